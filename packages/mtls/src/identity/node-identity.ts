@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path'
 import { type SecureContext, createSecureContext } from 'node:tls'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
-import type { CertificateVerifier } from '../verify/chain-verifier.js'
-import { KeyChangedError } from '../verify/errors.js'
+import type { CertificateVerifier, VerifiedPeer } from '../verify/chain-verifier.js'
+import { type CertificateRefusedError, KeyChangedError, type RefusalReason } from '../verify/errors.js'
 import type { StaleCrl } from '../verify/revocation.js'
-import { type IdentityFiles, type IdentityMaterial, loadIdentityMaterial } from './identity-material.js'
+import { type IdentityFiles, type IdentityMaterial, type LoadIdentityOptions, loadIdentityMaterial } from './identity-material.js'
 import { PeerRegistry } from './peer-registry.js'
 import { type SecurityLog, stderrSecurityLog } from './security-log.js'
 
@@ -18,9 +18,25 @@ export interface NodeIdentityEvents {
   /** New material is in force; connections are re-checked against it. */
   reloaded: CustomEvent<{ staleCrls: StaleCrl[] }>
   'reload-failed': CustomEvent<{ error: Error }>
+  /** A remote peer was refused (by the TLS encrypter or the admission protocol). */
+  'peer:refused': CustomEvent<PeerRefusal>
+  'peer:verified': CustomEvent<{ peer: VerifiedPeer; via: SecurityStage }>
 }
 
-export interface NodeIdentityOptions {
+/** Where a peer's certificate was checked: the TLS handshake (TCP, relayed) or admission (QUIC). */
+export type SecurityStage = 'tls' | 'admission' | 'recheck'
+
+export interface PeerRefusal {
+  reason: RefusalReason
+  detail: string
+  via: SecurityStage
+  /** Who refused: this node ('local') or the remote, which told us its verdict. */
+  by: 'local' | 'remote'
+  peerId?: string
+  remoteAddr?: string
+}
+
+export interface NodeIdentityOptions extends LoadIdentityOptions {
   log?: SecurityLog
   /** Watch the files and reload on change (default false; apps turn it on). */
   watch?: boolean
@@ -39,6 +55,7 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
   #reloadTimer: NodeJS.Timeout | undefined
   #reloading: Promise<void> = Promise.resolve()
   readonly #debounceMs: number
+  readonly #loadOptions: LoadIdentityOptions
 
   private constructor(files: IdentityFiles, material: IdentityMaterial, options: NodeIdentityOptions) {
     super()
@@ -47,10 +64,11 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
     this.#secureContext = buildSecureContext(material)
     this.log = options.log ?? stderrSecurityLog
     this.#debounceMs = options.reloadDebounceMs ?? 100
+    this.#loadOptions = options.checkOwnChain !== undefined ? { checkOwnChain: options.checkOwnChain } : {}
   }
 
   static async load(files: IdentityFiles, options: NodeIdentityOptions = {}): Promise<NodeIdentity> {
-    const identity = new NodeIdentity(files, await loadIdentityMaterial(files), options)
+    const identity = new NodeIdentity(files, await loadIdentityMaterial(files, options), options)
     identity.#warnStale()
     if (options.watch === true) {
       identity.watch()
@@ -87,7 +105,7 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
 
   async #reload(): Promise<void> {
     try {
-      const material = await loadIdentityMaterial(this.files)
+      const material = await loadIdentityMaterial(this.files, this.#loadOptions)
       if (!material.peerId.equals(this.#material.peerId)) {
         throw new KeyChangedError(
           `the key in ${this.files.key} belongs to ${material.peerId.toString()}, not to the running node ${this.#material.peerId.toString()}: a new key needs a restart`,
@@ -112,6 +130,28 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
       this.safeDispatchEvent('reload-failed', { detail: { error } })
       throw error
     }
+  }
+
+  /** Records a verified peer and announces it. */
+  acceptPeer(peer: VerifiedPeer, via: SecurityStage): void {
+    this.peers.recordVerified(peer)
+    this.safeDispatchEvent('peer:verified', { detail: { peer, via } })
+  }
+
+  /** Logs a refusal with its reason (always, not only under DEBUG), remembers revoked peers, and announces it. */
+  refusePeer(error: CertificateRefusedError, context: { via: SecurityStage; by: 'local' | 'remote'; remoteAddr?: string }): PeerRefusal {
+    if (error.reason === 'revoked' && error.peerId !== undefined) {
+      this.peers.recordRevoked(error.peerId)
+    }
+    const refusal: PeerRefusal = {
+      reason: error.reason,
+      detail: error.message,
+      ...context,
+      ...(error.peerId !== undefined ? { peerId: error.peerId.toString() } : {}),
+    }
+    this.log.warn(context.by === 'local' ? 'peer refused' : 'refused by peer', { ...refusal })
+    this.safeDispatchEvent('peer:refused', { detail: refusal })
+    return refusal
   }
 
   /** Watches the directories of the files (atomic renames replace the inode a file watch would follow). */

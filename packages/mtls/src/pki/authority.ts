@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { decodePemBlocks, encodePem, toArrayBuffer } from './pem.js'
-import { ED25519, subtle, x509 } from './x509.js'
+import { ED25519, nodeCrypto, subtle, x509 } from './x509.js'
 
 const DAY_MS = 86_400_000
 /** Certificates are back-dated a little so that clocks a few minutes apart still agree. */
@@ -68,9 +68,9 @@ export async function createRootCa(options: RootCaOptions): Promise<IssuedCertif
     extensions: [
       new x509.BasicConstraintsExtension(true, 1, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, nodeCrypto),
     ],
-  })
+  }, nodeCrypto)
   return { certificate, keys }
 }
 
@@ -156,8 +156,8 @@ export async function createCrl(issuer: Issuer, options: CrlOptions): Promise<x5
     entries: [...entries.values()],
     signingAlgorithm: ED25519,
     signingKey: issuer.privateKey,
-    extensions: [await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey)],
-  })
+    extensions: [await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey, false, nodeCrypto)],
+  }, nodeCrypto)
 }
 
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
@@ -197,10 +197,10 @@ async function issue(issuer: Issuer, publicKey: CryptoKey, params: IssueParams):
     signingAlgorithm: ED25519,
     extensions: [
       ...params.extensions,
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey, false, nodeCrypto),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey, false, nodeCrypto),
     ],
-  })
+  }, nodeCrypto)
 }
 
 function validityWindow(options: Validity, defaultDays: number): { notBefore: Date; notAfter: Date } {

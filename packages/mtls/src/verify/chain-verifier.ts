@@ -4,7 +4,7 @@
 // admission protocol, so both transports refuse exactly the same peers for the same reasons.
 import { X509Certificate } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
-import { CertificateRefusedError } from './errors.js'
+import { CertificateRefusedError, isRefusal } from './errors.js'
 import { peerIdOfCertificate } from './peer-id.js'
 import type { RevocationList } from './revocation.js'
 
@@ -49,18 +49,25 @@ export class CertificateVerifier {
     const chain = parseChain(chainDer)
     const leaf = chain[0] as X509Certificate
     const peerId = peerIdOfCertificate(leaf)
-    if (leaf.ca) {
-      throw new CertificateRefusedError('leaf-is-ca', `${describe(leaf)} is a CA certificate, not a node certificate`)
+    try {
+      if (leaf.ca) {
+        throw new CertificateRefusedError('leaf-is-ca', `${describe(leaf)} is a CA certificate, not a node certificate`)
+      }
+      if (expectedPeer !== undefined && !expectedPeer.equals(peerId)) {
+        throw new CertificateRefusedError(
+          'peer-id-mismatch',
+          `certificate key belongs to ${peerId.toString()}, but the connection authenticated ${expectedPeer.toString()}`,
+        )
+      }
+      const path = this.#buildPath(leaf, chain.slice(1))
+      await this.#checkPath(path)
+      return { peerId, leaf, path }
+    } catch (err) {
+      if (isRefusal(err)) {
+        err.peerId ??= peerId
+      }
+      throw err
     }
-    if (expectedPeer !== undefined && !expectedPeer.equals(peerId)) {
-      throw new CertificateRefusedError(
-        'peer-id-mismatch',
-        `certificate key belongs to ${peerId.toString()}, but the connection authenticated ${expectedPeer.toString()}`,
-      )
-    }
-    const path = this.#buildPath(leaf, chain.slice(1))
-    await this.#checkPath(path)
-    return { peerId, leaf, path }
   }
 
   /** Re-checks an already verified peer (after a CRL or trust reload): dates, revocation and trust. */

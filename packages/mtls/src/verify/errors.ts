@@ -1,3 +1,5 @@
+import type { PeerId } from '@libp2p/interface'
+
 // Why a certificate chain was refused. The reason is a stable code (for logs and metrics);
 // the message adds the detail a human needs (which certificate, which date).
 
@@ -21,6 +23,8 @@ export type RefusalReason =
 export class CertificateRefusedError extends Error {
   static override readonly name = 'CertificateRefusedError'
   override readonly name = 'CertificateRefusedError'
+  /** The peer the refused certificate belongs to, when its leaf could be read. */
+  peerId?: PeerId
   constructor(
     readonly reason: RefusalReason,
     detail: string,

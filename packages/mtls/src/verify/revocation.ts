@@ -5,7 +5,7 @@ import type { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { normaliseSerial } from '../pki/authority.js'
 import { decodeCrls, toArrayBuffer } from '../pki/pem.js'
-import { x509 } from '../pki/x509.js'
+import { nodeCrypto, x509 } from '../pki/x509.js'
 
 interface LoadedCrl {
   source: string
@@ -90,7 +90,7 @@ export class RevocationList {
         continue
       }
       // A CRL counts only when the CA it names really signed it.
-      if (await loaded.crl.verify({ publicKey: issuerCert.publicKey })) {
+      if (await loaded.crl.verify({ publicKey: await issuerCert.publicKey.export(nodeCrypto) }, nodeCrypto)) {
         for (const serial of loaded.serials) serials.add(serial)
       }
     }

@@ -1,0 +1,18 @@
+// @hypha/mtls: the organisation's PKI (Ed25519 CA hierarchy, CRLs) and the libp2p security
+// that enforces it on every transport.
+export * from './pki/authority.js'
+export { certificatesToPem, crlToPem, decodeCertificates, decodeCrls } from './pki/pem.js'
+export { x509 } from './pki/x509.js'
+export * from './verify/errors.js'
+export { CertificateVerifier, describe, type VerifiedPeer } from './verify/chain-verifier.js'
+export { RevocationList, type StaleCrl } from './verify/revocation.js'
+export { ed25519PublicKeyOf, peerIdOfCertificate } from './verify/peer-id.js'
+export { type IdentityFiles, type IdentityMaterial, loadIdentityMaterial } from './identity/identity-material.js'
+export * from './identity/node-identity.js'
+export { PeerRegistry } from './identity/peer-registry.js'
+export { type SecurityFields, type SecurityLog, stderrSecurityLog } from './identity/security-log.js'
+export { ADMISSION_PROTOCOL, MtlsAdmission, type MtlsAdmissionInit, mtlsAdmission } from './security/admission.js'
+export { mtlsConnectionGater } from './security/connection-gater.js'
+export { MTLS_PROTOCOL, mtlsEncrypter } from './security/mtls-encrypter.js'
+export { type MtlsSecurity, mtlsSecurity } from './security/mtls-security.js'
+export { RevocationSweeper, revocationSweeper } from './security/revocation-sweeper.js'
