@@ -6,6 +6,7 @@ import { createCrl, normaliseSerial } from '../pki/authority.js'
 import { crlToPem, decodeCrls, toArrayBuffer } from '../pki/pem.js'
 import { x509 } from '../pki/x509.js'
 import { describe } from '../verify/chain-verifier.js'
+import { isCrlSignedBy } from '../verify/revocation.js'
 import { parseCommandArgs, parseDays, required } from './args.js'
 import { print } from './console.js'
 import { CliError, errorMessage, UsageError } from './errors.js'
@@ -112,9 +113,7 @@ async function readExistingCrl(path: string, ca: LoadedCa, caCertPath: string): 
     throw new CliError(`'${path}' is not a valid CRL (${errorMessage(err)})`)
   }
   const issuer = toPeculiar(ca.certificate)
-  const signedByCa =
-    crl.issuerName.toString() === issuer.subjectName.toString() && (await crl.verify({ publicKey: issuer.publicKey }))
-  if (!signedByCa) {
+  if (!(await isCrlSignedBy(crl, issuer))) {
     throw new CliError(
       `the CRL in '${path}' (issuer "${crl.issuer}") is not signed by the CA ${describe(ca.certificate)} in '${caCertPath}'; refusing to extend it`,
     )

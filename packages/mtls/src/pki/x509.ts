@@ -1,14 +1,13 @@
-// The one place that configures @peculiar/x509: it needs reflect-metadata loaded first and a
-// WebCrypto provider; every module of this package imports x509 from here. The provider is
-// also passed explicitly to every call (`nodeCrypto`): x509's provider is a process-wide
-// singleton, and @libp2p/tls replaces it with @peculiar/webcrypto on import, whose key class
-// refuses Node's CryptoKeys.
+// The one place that loads @peculiar/x509 (it needs reflect-metadata first); every module of
+// this package imports x509 from here. Node's WebCrypto is passed explicitly to every x509 call
+// that does crypto (`nodeCrypto`) and never set as x509's process-wide provider: @libp2p/tls
+// sets that singleton to @peculiar/webcrypto for its own keys, and whichever of us set it last
+// would break the other when both are loaded (the 'open' security mode uses @libp2p/tls).
 import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 
 export const nodeCrypto = webcrypto as unknown as Crypto
-x509.cryptoProvider.set(nodeCrypto)
 
 export { x509 }
 export const subtle = webcrypto.subtle

@@ -86,14 +86,17 @@ export class RevocationList {
     const serials = new Set<string>()
     const issuerCert = new x509.X509Certificate(toArrayBuffer(issuer.raw))
     for (const loaded of this.#crls) {
-      if (loaded.crl.issuerName.toString() !== issuerCert.subjectName.toString()) {
-        continue
-      }
       // A CRL counts only when the CA it names really signed it.
-      if (await loaded.crl.verify({ publicKey: await issuerCert.publicKey.export(nodeCrypto) }, nodeCrypto)) {
+      if (await isCrlSignedBy(loaded.crl, issuerCert)) {
         for (const serial of loaded.serials) serials.add(serial)
       }
     }
     return serials
   }
+}
+
+/** True when `crl` names `issuer` as its issuer and carries that CA's valid signature. */
+export async function isCrlSignedBy(crl: x509.X509Crl, issuer: x509.X509Certificate): Promise<boolean> {
+  if (crl.issuerName.toString() !== issuer.subjectName.toString()) return false
+  return crl.verify({ publicKey: await issuer.publicKey.export(nodeCrypto) }, nodeCrypto)
 }
