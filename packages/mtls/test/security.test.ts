@@ -75,6 +75,7 @@ describe.each<TransportName>(['tcp', 'quic'])('mtls over %s', (transport) => {
 
     expect(await echo(nodeA, nodeB, 'hello over mtls')).toBe('hello over mtls')
     const [connection] = nodeA.getConnections(nodeB.peerId)
+    expect(connection !== undefined && nodeA.services.mtlsAdmission.isAdmitted(connection)).toBe(true)
     expect(connection?.remotePeer.equals(b.identity.peerId)).toBe(true)
     expect(connection?.encryption).toBe(transport === 'tcp' ? '/hypha/mtls/1.0.0' : 'native')
     expect(a.log.lines.filter((l) => l.level === 'warn')).toEqual([])

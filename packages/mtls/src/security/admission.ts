@@ -55,6 +55,7 @@ export class MtlsAdmission implements Startable {
   readonly #log: Logger
   /** Admission state of every connection that needs it, by connection id. */
   readonly #pending = new Map<string, Pending>()
+  readonly #admitted = new Set<string>()
   readonly #protected = new Set<string>()
   readonly #guard: StreamMiddleware
 
@@ -91,6 +92,7 @@ export class MtlsAdmission implements Startable {
     await this.#components.registrar.unhandle(ADMISSION_PROTOCOL)
     for (const pending of this.#pending.values()) clearTimeout(pending.timer)
     this.#pending.clear()
+    this.#admitted.clear()
   }
 
   /** Connections secured by the mtls encrypter were verified in the TLS handshake. */
@@ -99,7 +101,7 @@ export class MtlsAdmission implements Startable {
   }
 
   isAdmitted(connection: Connection): boolean {
-    return !this.needsAdmission(connection) || this.#pending.get(connection.id)?.timer === undefined
+    return !this.needsAdmission(connection) || this.#admitted.has(connection.id)
   }
 
   /** Resolves once the connection is admitted; rejects when it is refused or times out. */
@@ -141,6 +143,7 @@ export class MtlsAdmission implements Startable {
   }
 
   readonly #onConnectionClose = (evt: CustomEvent<Connection>): void => {
+    this.#admitted.delete(evt.detail.id)
     const pending = this.#pending.get(evt.detail.id)
     if (pending !== undefined) {
       clearTimeout(pending.timer)
@@ -213,6 +216,7 @@ export class MtlsAdmission implements Startable {
   #admit(connection: Connection, remote: VerifiedPeer): void {
     const pending = this.#stateOf(connection)
     clearTimeout(pending.timer)
+    this.#admitted.add(connection.id)
     this.#identity.acceptPeer(remote, 'admission')
     this.#log('admitted %p on connection %s', connection.remotePeer, connection.id)
     pending.resolve()
