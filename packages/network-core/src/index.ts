@@ -1,4 +1,30 @@
-// @hypha/network-core: the libp2p node shared by every role (configuration, transports,
-// discovery, NAT traversal, messaging, metrics). Built in the network-core issue; until then
-// it re-exports the security layer every node is built on, so the apps depend on one package.
-export { MTLS_PROTOCOL, ADMISSION_PROTOCOL, NodeIdentity, mtlsSecurity } from '@hypha/mtls'
+// @hypha/network-core: the libp2p node shared by every role. Today: the configuration
+// (TOML + environment, one zod schema per role) and the security layer every node is built on;
+// the node factory, discovery, NAT traversal, messaging and metrics follow (network-core issue).
+export { ADMISSION_PROTOCOL, MTLS_PROTOCOL, NodeIdentity, mtlsSecurity } from '@hypha/mtls'
+export {
+  ConfigError,
+  type ConfigIssue,
+  formatIssues,
+  exampleConfig,
+  ENV_PREFIX,
+  envName,
+  loadConfig,
+  parseConfig,
+  type LoadConfigOptions,
+  type CamelCasedDeep,
+  type ConfigOf,
+  type ConfigSchema,
+  type NetworkConfig,
+  cidrProblem,
+  defineConfigSchema,
+  multiaddrProblem,
+  networkConfigSchema,
+  networkConfigShape,
+  durationSchema,
+  parseDuration,
+  parseRate,
+  parseSize,
+  rateSchema,
+  sizeSchema,
+} from './config/index.js'
