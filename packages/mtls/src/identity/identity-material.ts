@@ -2,10 +2,10 @@
 // Ed25519 key, the trust bundle and optional CRLs. A key that does not match its leaf
 // certificate is refused here, before anything listens.
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
 import { certificatesToPem, decodeCertificates } from '../pki/pem.js'
+import { readNamedFile } from '../read-named-file.js'
 import { CertificateVerifier } from '../verify/chain-verifier.js'
 import { CertificateRefusedError } from '../verify/errors.js'
 import { peerIdOfCertificate } from '../verify/peer-id.js'
@@ -118,10 +118,5 @@ function peerIdPublicKey(peerId: PeerId): NonNullable<PeerId['publicKey']> {
 }
 
 async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new Error(`cannot read ${what} file ${path}${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`)
-  }
+  return (await readNamedFile(path, what)).toString('utf8')
 }

@@ -2,9 +2,9 @@
 // `crl` option: a CA without a CRL is simply not revocation-checked, and a CRL past its
 // nextUpdate still revokes what it lists but is reported stale instead of locking every peer out.
 import type { X509Certificate } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { normaliseSerial } from '../pki/authority.js'
 import { decodeCrls, toArrayBuffer } from '../pki/pem.js'
+import { readNamedFile } from '../read-named-file.js'
 import { nodeCrypto, x509 } from '../pki/x509.js'
 
 interface LoadedCrl {
@@ -49,7 +49,7 @@ export class RevocationList {
   static async fromFiles(paths: readonly string[]): Promise<RevocationList> {
     const entries: Array<{ source: string; der: Uint8Array }> = []
     for (const path of paths) {
-      const content = await readFile(path)
+      const content = await readNamedFile(path, 'CRL')
       const ders = decodeCrls(content)
       if (ders.length === 0) {
         throw new Error(`${path}: no CRL found (expected PEM "X509 CRL" blocks or DER)`)
