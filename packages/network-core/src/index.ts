@@ -28,3 +28,72 @@ export {
   rateSchema,
   sizeSchema,
 } from './config/index.js'
+
+// The node
+export { createNode, isRelayServer, type CreateNodeOptions } from './node/create-node.js'
+export {
+  HyphaNode,
+  transportOf,
+  type ConnectedPeer,
+  type HealthReport,
+  type HyphaServices,
+  type TransportKind,
+} from './node/hypha-node.js'
+export { NODE_ROLES, type NodeRole } from './node/role.js'
+export { HYPHA_KAD_PROTOCOL, kademliaMode } from './discovery/dht.js'
+export { AddressFilter } from './connection/address-filter.js'
+export { ReservationKeeper, isCircuitAddress, type Reachability } from './nat/reservation-keeper.js'
+
+// Messaging: request/response
+export {
+  requestResponse,
+  RequestResponse,
+  defineProtocol,
+  type Protocol,
+  type MessageSchema,
+  type RequestOf,
+  type ResponseOf,
+  type HandlerContext,
+  type RequestHandler,
+  type HandleOptions,
+  type RequestOptions,
+  type RequestResponseInit,
+  type RequestResponseComponents,
+  type RequestResponseEvents,
+  type RequestCompleteDetail,
+  type RequestRefusedDetail,
+  type RequestOutcome,
+  type RequestSide,
+  type RefusalReason,
+} from './messaging/request-response.js'
+export {
+  MessageTooLargeError,
+  RequestTimeoutError,
+  RemoteBusyError,
+  RemoteHandlerError,
+  InvalidRequestError,
+  InvalidResponseError,
+  ProtocolNotSupportedError,
+  ProtocolAlreadyHandledError,
+} from './messaging/request-response-errors.js'
+export { RR_ENVELOPE_VERSION, WireErrorCode } from './messaging/request-response-codec.js'
+
+// Messaging: pub/sub
+export {
+  TypedPubSub,
+  type TypedTopic,
+  type TypedPubSubInit,
+  type PubSubEvents,
+  type PubSubRouter,
+  type MessageHandler,
+  type MessageInvalidDetail,
+} from './messaging/pubsub.js'
+export { gossipsubOptions, hyphaTopicScoreParams, type GossipsubOptionsInit } from './messaging/pubsub-options.js'
+export { PUBSUB_ENVELOPE_VERSION, type InvalidMessageReason } from './messaging/pubsub-codec.js'
+export {
+  PubSubConfigError,
+  PubSubInvalidMessageError,
+  PubSubMessageTooLargeError,
+  PubSubStoppedError,
+  PubSubTopicConflictError,
+} from './messaging/pubsub-errors.js'

@@ -114,6 +114,19 @@ const relaySection = z.strictObject({
   reservations: count().prefault(128).meta({ description: 'Maximum reservations this relay stores.' }),
 })
 
+const natSection = z.strictObject({
+  reachability: z
+    .enum(['auto', 'public', 'private'])
+    .prefault('auto')
+    .meta({
+      description:
+        '"private": always hold relay reservations (behind NAT); "public": never; "auto": reserve when AutoNAT finds no confirmed public address.',
+    }),
+  reservation_check_interval: durationSchema()
+    .prefault('10s')
+    .meta({ description: 'How often a node that needs a relay reservation checks it still holds one (and re-reserves).' }),
+})
+
 const limitsSection = z.strictObject({
   max_inbound_streams: count(1).prefault(64).meta({ description: 'Maximum concurrent inbound streams per connection and protocol.' }),
   max_message_bytes: sizeSchema().prefault('4MiB').meta({ description: 'Largest single protocol message accepted.' }),
@@ -140,6 +153,7 @@ const networkSection = z.strictObject({
   transport: transportSection.prefault({}).meta({ description: 'Transports.' }),
   dht: dhtSection.prefault({}).meta({ description: 'Kademlia DHT.' }),
   relay: relaySection.prefault({}).meta({ description: 'Circuit relay v2 server (the gateway role enables it).' }),
+  nat: natSection.prefault({}).meta({ description: 'NAT traversal: relay reservations (client side), AutoNAT, DCUtR.' }),
   limits: limitsSection.prefault({}).meta({ description: 'Resource limits.' }),
 })
 

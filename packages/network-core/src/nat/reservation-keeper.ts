@@ -1,0 +1,140 @@
+// Holds relay reservations while the node needs them: always when reachability = "private",
+// never when "public", and under "auto" while the node has no public (non-relayed) address
+// that AutoNAT or configuration confirmed. It starts the /p2p-circuit listener on demand and,
+// because js-libp2p never re-reserves after a relay restart (js-libp2p #3601), opens a fresh
+// listener when the node has needed a reservation but shown no circuit address for two checks.
+import type { ComponentLogger, Libp2pEvents, Logger, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import { TypedEventEmitter } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
+import { isPrivate } from '@libp2p/utils'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+
+export type Reachability = 'auto' | 'public' | 'private'
+
+export interface ReservationKeeperInit {
+  reachability: Reachability
+  checkIntervalMs: number
+  /** Cap on extra listeners opened to recover lost reservations (each one is a reservation attempt). */
+  maxRecoveries?: number
+}
+
+export interface ReservationKeeperComponents {
+  transportManager: TransportManager
+  addressManager: AddressManager
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export interface ReservationKeeperEvents {
+  'reservation:held': CustomEvent<Multiaddr[]>
+  'reservation:lost': CustomEvent<void>
+}
+
+const CIRCUIT = multiaddr('/p2p-circuit')
+const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
+
+export function isCircuitAddress(address: Multiaddr): boolean {
+  return address.getComponents().some((c) => c.name === 'p2p-circuit')
+}
+
+export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents> implements Startable {
+  readonly #components: ReservationKeeperComponents
+  readonly #init: Required<ReservationKeeperInit>
+  readonly #log: Logger
+  #timer: NodeJS.Timeout | undefined
+  #listening = false
+  #missedChecks = 0
+  #recoveries = 0
+  #held = false
+
+  constructor(components: ReservationKeeperComponents, init: ReservationKeeperInit) {
+    super()
+    this.#components = components
+    this.#init = { maxRecoveries: 20, ...init }
+    this.#log = components.logger.forComponent('hypha:nat:reservations')
+  }
+
+  start(): void {
+    this.#components.events.addEventListener('peer:identify', this.#onIdentify)
+  }
+
+  readonly #onIdentify = (): void => {
+    if (!this.#listening) this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
+  }
+
+  afterStart(): void {
+    this.#timer = setInterval(() => {
+      this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
+    }, this.#init.checkIntervalMs)
+    this.#timer.unref()
+    this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
+  }
+
+  stop(): void {
+    this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
+    clearInterval(this.#timer)
+  }
+
+  /** Relayed addresses this node currently advertises. */
+  circuitAddresses(): Multiaddr[] {
+    return this.#components.addressManager.getAddresses().filter(isCircuitAddress)
+  }
+
+  /** Whether this node should hold a relay reservation now. */
+  needsReservation(): boolean {
+    if (this.#init.reachability !== 'auto') return this.#init.reachability === 'private'
+    const direct = this.#components.addressManager.getAddresses().filter((a) => !isCircuitAddress(a))
+    return !direct.some((a) => !isPrivate(a))
+  }
+
+  get holdsReservation(): boolean {
+    return this.#held
+  }
+
+  async check(): Promise<void> {
+    if (!this.needsReservation()) return
+    if (!this.#listening) {
+      // Listening before any relay is connected makes the circuit transport search the DHT
+      // with a random walk that spins without pause while the node has no peers.
+      if (!(await this.relayConnected())) return
+      this.#listening = true
+      await this.#listen()
+      return
+    }
+    const circuits = this.circuitAddresses()
+    if (circuits.length > 0) {
+      this.#missedChecks = 0
+      if (!this.#held) this.safeDispatchEvent('reservation:held', { detail: circuits })
+      this.#held = true
+      return
+    }
+    if (this.#held) this.safeDispatchEvent('reservation:lost')
+    this.#held = false
+    this.#missedChecks++
+    if (this.#missedChecks >= 2 && this.#recoveries < this.#init.maxRecoveries) {
+      this.#missedChecks = 0
+      this.#recoveries++
+      this.#log('no relay reservation for two checks, listening on /p2p-circuit again (attempt %d)', this.#recoveries)
+      await this.#listen()
+    }
+  }
+
+  /** Whether a connected peer offers the relay (hop) protocol. */
+  async relayConnected(): Promise<boolean> {
+    for (const connection of this.#components.connectionManager.getConnections()) {
+      const peer = await this.#components.peerStore.get(connection.remotePeer).catch(() => undefined)
+      if (peer?.protocols.includes(RELAY_HOP_PROTOCOL) === true) return true
+    }
+    return false
+  }
+
+  async #listen(): Promise<void> {
+    await this.#components.transportManager.listen([CIRCUIT])
+  }
+}
+
+export function reservationKeeper(init: ReservationKeeperInit): (components: ReservationKeeperComponents) => ReservationKeeper {
+  return (components) => new ReservationKeeper(components, init)
+}

@@ -1,0 +1,142 @@
+// createNode: the one libp2p node factory every role uses. It turns a validated configuration
+// (and, in mtls mode, the node identity) into a started libp2p node with the transports,
+// security, discovery, NAT traversal and metrics the role needs, wrapped in a HyphaNode facade.
+import { autoNAT } from '@libp2p/autonat'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { NodeIdentity } from '@hypha/mtls'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import type { NetworkConfig } from '../config/index.js'
+import { AddressFilter } from '../connection/address-filter.js'
+import { compareDialAddresses } from '../connection/address-sorter.js'
+import { combineGaters } from '../connection/connection-gater.js'
+import { dhtService } from '../discovery/dht.js'
+import { circuitLimitGater } from '../nat/circuit-limit.js'
+import { gossipsubOptions } from '../messaging/pubsub-options.js'
+import { requestResponse } from '../messaging/request-response.js'
+import { reservationKeeper } from '../nat/reservation-keeper.js'
+import { buildTransports } from '../transports/transports.js'
+import { HyphaNode, type HyphaServices } from './hypha-node.js'
+import type { NodeRole } from './role.js'
+
+export interface CreateNodeOptions {
+  /** Registry for this node's metrics (one per node, so several nodes can share a process). */
+  registry?: Registry
+  /** Also collect Node.js process metrics into the registry (apps: yes; in-process tests: no). */
+  collectDefaultMetrics?: boolean
+  /** Start the node before returning it (default true). */
+  start?: boolean
+  /** New connections accepted per second from one IP (libp2p's default of 5 is far too low for
+   *  a gateway whose workers share one NAT address). */
+  inboundConnectionThreshold?: number
+  /** GossipSub topics this node will use: their peer scoring penalises invalid messages. */
+  pubsubTopics?: readonly string[]
+}
+
+export function isRelayServer(config: NetworkConfig, role: NodeRole): boolean {
+  return role === 'gateway' || config.network.relay.relayEnabled
+}
+
+export async function createNode(
+  config: NetworkConfig,
+  identity: NodeIdentity | undefined,
+  role: NodeRole,
+  options: CreateNodeOptions = {},
+): Promise<HyphaNode> {
+  const { network } = config
+  const registry = options.registry ?? new Registry()
+  const filter = new AddressFilter(network.excludeCidrs)
+  const setup = buildTransports(config, identity)
+  // Filled once the node exists: the circuit limit counts the node's own relayed streams.
+  let node: Libp2p | undefined
+  const relayServer = isRelayServer(config, role)
+
+  const peerDiscovery: Array<ReturnType<typeof bootstrap> | ReturnType<typeof mdns>> = []
+  if (network.bootstrapPeers.length > 0) {
+    peerDiscovery.push(bootstrap({ list: network.bootstrapPeers, timeout: 0 }))
+  }
+  if (network.mdnsEnabled) {
+    peerDiscovery.push(mdns())
+  }
+
+  const gater = combineGaters(
+    setup.securityGater,
+    {
+      denyDialMultiaddr: (address) => filter.isExcluded(address),
+      filterMultiaddrForPeer: (_peer, address) => filter.allows(address),
+    },
+    relayServer ? circuitLimitGater(network.relay.maxCircuits, () => node?.getConnections() ?? []) : {},
+  )
+
+  const libp2p = await createLibp2p({
+    start: false,
+    privateKey: identity?.privateKey,
+    addresses: {
+      listen: network.listenAddresses,
+      appendAnnounce: network.externalAddresses,
+      announceFilter: (addresses) => addresses.filter(filter.allows),
+    },
+    transports: setup.transports,
+    connectionEncrypters: setup.connectionEncrypters,
+    streamMuxers: setup.streamMuxers,
+    connectionGater: gater,
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: network.maxConnections,
+      // dial_timeout bounds the whole dial; each address gets half of it, so an unanswered
+      // QUIC attempt leaves time to fall back to TCP
+      dialTimeout: network.transport.dialTimeout,
+      addressDialTimeout: Math.ceil(network.transport.dialTimeout / 2),
+      addressSorter: compareDialAddresses,
+      inboundConnectionThreshold: options.inboundConnectionThreshold ?? 50,
+    },
+    // keep-alive pings on every connection; a peer that stops answering is disconnected
+    connectionMonitor: { enabled: true, abortConnectionOnPingFailure: true },
+    metrics: config.metrics.enabled
+      ? prometheusMetrics({ registry, collectDefaultMetrics: options.collectDefaultMetrics ?? false })
+      : undefined,
+    services: {
+      ...setup.securityServices,
+      identify: identify({ runOnLimitedConnection: true }),
+      ping: ping({ runOnLimitedConnection: true }),
+      dht: dhtService(config, role, filter),
+      autonat: autoNAT(),
+      dcutr: dcutr(),
+      ...(relayServer
+        ? {
+            relay: circuitRelayServer({
+              reservations: {
+                maxReservations: network.relay.reservations,
+                applyDefaultLimit: true,
+                defaultDurationLimit: network.relay.maxCircuitDuration,
+                defaultDataLimit: BigInt(network.relay.maxCircuitBytes),
+              },
+            }),
+          }
+        : {}),
+      reservations: reservationKeeper({
+        reachability: relayServer ? 'public' : network.nat.reachability,
+        checkIntervalMs: network.nat.reservationCheckInterval,
+      }),
+      pubsub: gossipsub(gossipsubOptions({ maxMessageBytes: network.limits.maxMessageBytes, scoredTopics: options.pubsubTopics ?? [] })),
+      rpc: requestResponse({
+        maxMessageBytes: network.limits.maxMessageBytes,
+        defaultMaxConcurrent: network.limits.maxInboundStreams,
+      }),
+    },
+  })
+  node = libp2p
+  const hypha = new HyphaNode(libp2p as unknown as Libp2p<HyphaServices>, { config, role, registry, identity })
+  if (options.start !== false) {
+    await hypha.start()
+  }
+  return hypha
+}

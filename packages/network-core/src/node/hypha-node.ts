@@ -1,0 +1,169 @@
+// HyphaNode: the small typed facade the roles use instead of reaching into libp2p: lifecycle,
+// addresses, peer lookups (DHT), connected peers as operators see them, health probes and the
+// node's metrics registry. The libp2p instance stays reachable for what the facade lacks.
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Connection, Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { MtlsAdmission, NodeIdentity } from '@hypha/mtls'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Registry } from 'prom-client'
+import type { NetworkConfig } from '../config/index.js'
+import { type ReservationKeeper, isCircuitAddress } from '../nat/reservation-keeper.js'
+import type { RequestResponse } from '../messaging/request-response.js'
+import { TypedPubSub } from '../messaging/pubsub.js'
+import type { NodeRole } from './role.js'
+
+export interface HyphaServices {
+  dht: KadDHT
+  pubsub: GossipSub
+  rpc: RequestResponse
+  reservations: ReservationKeeper
+  ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> }
+  mtlsAdmission?: MtlsAdmission
+  [name: string]: unknown
+}
+
+export interface ConnectedPeer {
+  id: string
+  addresses: string[]
+  /** 'quic', 'tcp' or 'relay' (the transport of the first open connection). */
+  transport: TransportKind
+  /** False when every connection to the peer goes through a relay. */
+  direct: boolean
+  connections: number
+}
+
+export type TransportKind = 'quic' | 'tcp' | 'relay' | 'other'
+
+export interface HealthReport {
+  /** The node is started and listens on at least one address. */
+  listening: boolean
+  /** Connected to at least one configured bootstrap peer (true when none is configured). */
+  bootstrapConnected: boolean
+  dhtRoutingTableSize: number
+  /** Whether the node should hold a relay reservation, and whether it does. */
+  reservationNeeded: boolean
+  reservationHeld: boolean
+}
+
+export interface HyphaNodeInit {
+  config: NetworkConfig
+  role: NodeRole
+  registry: Registry
+  identity: NodeIdentity | undefined
+}
+
+export function transportOf(connection: Connection): TransportKind {
+  const names = connection.remoteAddr.getComponents().map((c) => c.name)
+  if (names.includes('p2p-circuit')) return 'relay'
+  if (names.includes('quic-v1')) return 'quic'
+  if (names.includes('tcp')) return 'tcp'
+  return 'other'
+}
+
+export class HyphaNode {
+  readonly libp2p: Libp2p<HyphaServices>
+  readonly config: NetworkConfig
+  readonly role: NodeRole
+  readonly registry: Registry
+  readonly identity: NodeIdentity | undefined
+  /** Typed GossipSub topics with schema validation of every inbound message. */
+  readonly pubsub: TypedPubSub
+  readonly #bootstrapPeers: Set<string>
+
+  constructor(libp2p: Libp2p<HyphaServices>, init: HyphaNodeInit) {
+    this.libp2p = libp2p
+    this.pubsub = new TypedPubSub(libp2p.services.pubsub, { maxMessageBytes: init.config.network.limits.maxMessageBytes })
+    this.config = init.config
+    this.role = init.role
+    this.registry = init.registry
+    this.identity = init.identity
+    this.#bootstrapPeers = new Set(
+      init.config.network.bootstrapPeers.map((addr) => addr.slice(addr.lastIndexOf('/p2p/') + '/p2p/'.length)),
+    )
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get services(): HyphaServices {
+    return this.libp2p.services
+  }
+
+  /** Typed request/response: `node.rpc.handle(...)`, `node.rpc.request(...)`. */
+  get rpc(): RequestResponse {
+    return this.libp2p.services.rpc
+  }
+
+  async start(): Promise<void> {
+    await this.libp2p.start()
+  }
+
+  async stop(): Promise<void> {
+    this.pubsub.stop()
+    await this.libp2p.stop()
+  }
+
+  getMultiaddrs(): Multiaddr[] {
+    return this.libp2p.getMultiaddrs()
+  }
+
+  async dial(target: PeerId | Multiaddr | Multiaddr[], options: { signal?: AbortSignal } = {}): Promise<Connection> {
+    return this.libp2p.dial(target, options)
+  }
+
+  /** Looks a peer up (peer store first, then the DHT). */
+  async findPeer(peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<PeerInfo> {
+    return this.libp2p.peerRouting.findPeer(peerId, options)
+  }
+
+  /** The peers closest to a key in the DHT's XOR metric. */
+  async closestPeers(key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<PeerInfo[]> {
+    const peers: PeerInfo[] = []
+    for await (const peer of this.libp2p.peerRouting.getClosestPeers(key, options)) peers.push(peer)
+    return peers
+  }
+
+  connectedPeers(): ConnectedPeer[] {
+    const byPeer = new Map<string, Connection[]>()
+    for (const connection of this.libp2p.getConnections()) {
+      const key = connection.remotePeer.toString()
+      byPeer.set(key, [...(byPeer.get(key) ?? []), connection])
+    }
+    return [...byPeer.entries()].map(([id, connections]) => {
+      const directOne = connections.find((c) => transportOf(c) !== 'relay')
+      return {
+        id,
+        addresses: connections.map((c) => c.remoteAddr.toString()),
+        transport: transportOf(directOne ?? (connections[0] as Connection)),
+        direct: directOne !== undefined,
+        connections: connections.length,
+      }
+    })
+  }
+
+  /** Latency to a connected peer in ms (a ping over the open connection). */
+  async latency(peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.services.ping.ping(peerId, options)
+  }
+
+  dhtRoutingTableSize(): number {
+    const dht = this.services.dht as KadDHT & { routingTable?: { size: number } }
+    return dht.routingTable?.size ?? 0
+  }
+
+  health(): HealthReport {
+    const connectedIds = new Set(this.libp2p.getConnections().map((c) => c.remotePeer.toString()))
+    const bootstrapConnected =
+      this.#bootstrapPeers.size === 0 || [...this.#bootstrapPeers].some((id) => connectedIds.has(id))
+    const reservations = this.services.reservations
+    return {
+      listening: this.libp2p.status === 'started' && this.getMultiaddrs().some((a) => !isCircuitAddress(a)),
+      bootstrapConnected,
+      dhtRoutingTableSize: this.dhtRoutingTableSize(),
+      reservationNeeded: reservations.needsReservation(),
+      reservationHeld: reservations.circuitAddresses().length > 0,
+    }
+  }
+}

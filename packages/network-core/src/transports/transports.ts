@@ -1,0 +1,82 @@
+// The transports and connection security of a node, from its configuration: QUIC (primary) and
+// TCP (fallback) each switchable, yamux over TCP, circuit relay for dialling /p2p-circuit
+// addresses, and either the organisation's mTLS (default) or the open mode (libp2p TLS / noise).
+import { noise } from '@chainsafe/libp2p-noise'
+import { quic } from '@chainsafe/libp2p-quic'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import type { ConnectionEncrypter, ConnectionGater, StreamMuxerFactory, Transport } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { type MtlsSecurity, type NodeIdentity, mtlsSecurity } from '@hypha/mtls'
+import type { NetworkConfig } from '../config/index.js'
+import { abortableDial } from './abortable-dial.js'
+
+// libp2p's own factory types differ per module; this is the shape createLibp2p accepts.
+// biome-ignore lint/suspicious/noExplicitAny: component bags are module-specific
+type Factory<T> = (components: any) => T
+
+export interface TransportSetup {
+  transports: Array<Factory<Transport>>
+  connectionEncrypters: Array<Factory<ConnectionEncrypter>>
+  streamMuxers: Array<Factory<StreamMuxerFactory>>
+  /** Security services (mTLS admission and revocation sweeper) to add to the node. */
+  securityServices: Partial<MtlsSecurity['services']>
+  securityGater: ConnectionGater
+}
+
+export function buildTransports(config: NetworkConfig, identity: NodeIdentity | undefined): TransportSetup {
+  const { transport, limits } = config.network
+  const transports: Array<Factory<Transport>> = []
+  if (transport.quicEnabled) {
+    transports.push(
+      abortableDial(quic({
+        maxIdleTimeout: transport.quicIdleTimeout,
+        // keep-alives well inside the idle timeout, so a quiet but healthy connection stays up
+        keepAliveInterval: Math.max(1_000, Math.floor(transport.quicIdleTimeout / 3)),
+        handshakeTimeout: Math.ceil(transport.dialTimeout / 2),
+        maxConcurrentStreamLimit: Math.max(256, limits.maxInboundStreams * 4),
+      })) as Factory<Transport>,
+    )
+  }
+  if (transport.tcpEnabled) {
+    transports.push(
+      tcp({
+        // stale sockets are closed; the connection monitor's pings keep live ones busy
+        inboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
+        outboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
+      }) as Factory<Transport>,
+    )
+  }
+  transports.push(circuitRelayTransport({ reservationCompletionTimeout: transport.dialTimeout }) as Factory<Transport>)
+
+  const streamMuxers = [
+    yamux({
+      maxInboundStreams: limits.maxInboundStreams * 4,
+      // yamux allows 10 streams before the receiver finishes setting a connection up and then
+      // kills the connection: a scheduler fanning requests out to a freshly dialled worker hits it
+      maxEarlyStreams: 256,
+    }) as Factory<StreamMuxerFactory>,
+  ]
+
+  if (config.security.mode === 'open') {
+    return {
+      transports,
+      connectionEncrypters: [tls() as Factory<ConnectionEncrypter>, noise() as Factory<ConnectionEncrypter>],
+      streamMuxers,
+      securityServices: {},
+      securityGater: {},
+    }
+  }
+  if (identity === undefined) {
+    throw new Error('security.mode = "mtls" needs the node identity (certificate, key, trust bundle)')
+  }
+  const security = mtlsSecurity(identity, { timeoutMs: transport.dialTimeout })
+  return {
+    transports,
+    connectionEncrypters: security.connectionEncrypters,
+    streamMuxers,
+    securityServices: security.services,
+    securityGater: security.connectionGater,
+  }
+}

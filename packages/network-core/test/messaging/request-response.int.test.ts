@@ -1,0 +1,399 @@
+// Integration tests of request/response between real libp2p nodes on loopback (TCP, noise,
+// yamux, and a circuit relay for the limited-connection case). No fixed sleeps: events and polls.
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { z } from 'zod'
+import {
+  defineProtocol,
+  type RequestCompleteDetail,
+  type RequestRefusedDetail,
+  type RequestResponse,
+  type RequestResponseInit,
+  requestResponse,
+} from '../../src/messaging/request-response.js'
+import { decodeResponse } from '../../src/messaging/request-response-codec.js'
+import {
+  InvalidRequestError,
+  MessageTooLargeError,
+  ProtocolNotSupportedError,
+  RemoteBusyError,
+  RemoteHandlerError,
+  RequestTimeoutError,
+} from '../../src/messaging/request-response-errors.js'
+
+const MAX_BYTES = 16 * 1024
+
+const Echo = defineProtocol('/hypha-test/echo/1.0.0', {
+  request: z.object({ text: z.string(), n: z.number().int().min(0).optional() }),
+  response: z.object({ text: z.string(), n: z.number().optional() }),
+})
+
+const Wait = defineProtocol('/hypha-test/wait/1.0.0', {
+  request: z.object({ id: z.number() }),
+  response: z.object({ id: z.number() }),
+})
+
+type Node = Libp2p<{ rr: RequestResponse }>
+let nodes: Libp2p[] = []
+
+async function node(init: Partial<RequestResponseInit> = {}): Promise<Node> {
+  const created = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      rr: requestResponse({ maxMessageBytes: MAX_BYTES, defaultTimeoutMs: 5_000, ...init }),
+    },
+  })
+  nodes.push(created)
+  return created
+}
+
+function addr(target: Libp2p): Multiaddr {
+  const first = target.getMultiaddrs()[0]
+  if (first == null) throw new Error('node has no listen address')
+  return first
+}
+
+/**
+ * Dials so that later requests can address the peer by id alone, and waits until the remote has
+ * its side of the connection too: yamux kills the whole connection (MaxEarlyStreamsError) if more
+ * than 10 streams arrive before the inbound side has finished setting the connection up.
+ */
+async function connect(from: Libp2p, to: Libp2p): Promise<PeerId> {
+  await from.dial(addr(to))
+  await waitFor(() => to.getConnections(from.peerId).length > 0, 'the inbound side of the connection')
+  return to.peerId
+}
+
+function events(target: Node): { complete: RequestCompleteDetail[]; refused: RequestRefusedDetail[] } {
+  const complete: RequestCompleteDetail[] = []
+  const refused: RequestRefusedDetail[] = []
+  target.services.rr.addEventListener('request:complete', (evt) => complete.push(evt.detail))
+  target.services.rr.addEventListener('request:refused', (evt) => refused.push(evt.detail))
+  return { complete, refused }
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Resolves when the signal aborts; lets a test see the handler's signal without sleeping. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener('abort', () => resolve(), { once: true })
+  })
+}
+
+afterEach(async () => {
+  await Promise.all(nodes.map((n) => n.stop()))
+  nodes = []
+})
+
+describe('request/response between libp2p nodes', () => {
+  it('round-trips a typed request addressed by multiaddr and emits ok on both sides', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    const clientEvents = events(client)
+    await server.services.rr.handle(Echo.id, Echo, ({ text, n }, { peer }) => {
+      expect(peer.equals(client.peerId)).toBe(true)
+      return { text: text.toUpperCase(), n }
+    })
+
+    await expect(client.services.rr.request(addr(server), Echo.id, Echo, { text: 'hello', n: 1 })).resolves.toEqual({ text: 'HELLO', n: 1 })
+
+    expect(clientEvents.complete).toEqual([expect.objectContaining({ protocol: Echo.id, side: 'client', outcome: 'ok' })])
+    expect(clientEvents.complete[0]?.peer?.equals(server.peerId)).toBe(true)
+    await waitFor(() => serverEvents.complete.length === 1, 'the server event')
+    expect(serverEvents.complete[0]).toMatchObject({ protocol: Echo.id, side: 'server', outcome: 'ok' })
+    expect(serverEvents.complete[0]?.peer?.equals(client.peerId)).toBe(true)
+  })
+
+  it('serves many concurrent requests from two clients', async () => {
+    const [server, a, b] = await Promise.all([node(), node(), node()])
+    await server.services.rr.handle(
+      Echo.id,
+      Echo,
+      async ({ text, n }) => {
+        // Yield so handlers genuinely overlap instead of finishing in stream-open order.
+        await new Promise((resolve) => setImmediate(resolve))
+        return { text, n }
+      },
+      { maxConcurrent: 500 },
+    )
+    const peer = server.peerId
+    await Promise.all([connect(a, server), connect(b, server)])
+
+    const requests = [a, b].flatMap((client, c) =>
+      Array.from({ length: 100 }, (_, i) => client.services.rr.request(peer, Echo.id, Echo, { text: `${c}-${i}`, n: i })),
+    )
+    const responses = await Promise.all(requests)
+    expect(responses).toHaveLength(200)
+    responses.forEach((response, k) => {
+      expect(response).toEqual({ text: `${Math.floor(k / 100)}-${k % 100}`, n: k % 100 })
+    })
+  })
+
+  it('times out at the caller promptly and aborts the server handler signal', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const clientEvents = events(client)
+    const handlerSignal = Promise.withResolvers<AbortSignal>()
+    await server.services.rr.handle(Wait.id, Wait, async (req, { signal }) => {
+      handlerSignal.resolve(signal)
+      await aborted(signal)
+      return req
+    })
+    const peer = await connect(client, server)
+
+    const started = Date.now()
+    const error = await client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeout: 300 }).catch((err: unknown) => err)
+    const elapsed = Date.now() - started
+    expect(error).toBeInstanceOf(RequestTimeoutError)
+    expect(error).toMatchObject({ name: 'RequestTimeoutError', remote: false })
+    expect(elapsed).toBeGreaterThanOrEqual(290)
+    expect(elapsed).toBeLessThan(1_500)
+    // The client resets the stream on timeout; the server handler must learn of it.
+    await aborted(await handlerSignal.promise)
+    expect(clientEvents.complete).toEqual([expect.objectContaining({ outcome: 'timeout', side: 'client' })])
+  })
+
+  it('times out at the server and tells the caller', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    let handlerSignal: AbortSignal | undefined
+    await server.services.rr.handle(
+      Wait.id,
+      Wait,
+      async (req, { signal }) => {
+        handlerSignal = signal
+        await aborted(signal)
+        return req
+      },
+      { timeoutMs: 200 },
+    )
+    const peer = await connect(client, server)
+
+    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeout: 5_000 })).rejects.toMatchObject({
+      name: 'RequestTimeoutError',
+      remote: true,
+    })
+    expect(handlerSignal?.aborted).toBe(true)
+    await waitFor(() => serverEvents.complete.length === 1, 'the server event')
+    expect(serverEvents.complete[0]?.outcome).toBe('timeout')
+  })
+
+  it('refuses an oversized request locally, before any connection exists', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const clientEvents = events(client)
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+
+    const error = await client.services.rr
+      .request(addr(server), Echo.id, Echo, { text: 'x'.repeat(MAX_BYTES) })
+      .catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(MessageTooLargeError)
+    expect(error).toMatchObject({ limit: MAX_BYTES })
+    expect(client.getConnections()).toHaveLength(0)
+    expect(clientEvents.refused).toEqual([expect.objectContaining({ side: 'client', reason: 'too-large' })])
+    expect(clientEvents.complete).toEqual([expect.objectContaining({ side: 'client', outcome: 'too-large' })])
+  })
+
+  it('answers a raw frame that declares an oversized length with too-large, and keeps serving', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+
+    // A misbehaving client: a length prefix far above the limit, then a little of the body.
+    const stream = await client.dialProtocol(peer, Echo.id)
+    const raw = lpStream(stream)
+    const prefix = new Uint8Array([0x80, 0x80, 0x40]) // varint 1_048_576
+    stream.send(prefix)
+    stream.send(new Uint8Array(1024))
+    const reply = decodeResponse((await raw.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+    expect(reply).toMatchObject({ ok: true, value: { ok: false, error: { code: 'too-large' } } })
+
+    await waitFor(() => serverEvents.complete.length === 1, 'the server event')
+    expect(serverEvents.complete[0]?.outcome).toBe('too-large')
+    expect(serverEvents.refused).toEqual([expect.objectContaining({ side: 'server', reason: 'too-large' })])
+    // The stream is refused, the node and the connection are not.
+    await waitFor(() => stream.status !== 'open', 'the refused stream to end')
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'still there' })).resolves.toEqual({ text: 'still there' })
+  })
+
+  it('survives a client that streams a real oversized frame', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+
+    const stream = await client.dialProtocol(peer, Echo.id)
+    const raw = lpStream(stream)
+    // 1 MiB for a 16 KiB limit: the server must neither buffer it all nor fall over.
+    const write = raw.write(new Uint8Array(1024 * 1024), { signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err)
+    const reply = await raw.read({ signal: AbortSignal.timeout(5_000) }).then(
+      (frame) => decodeResponse(frame.subarray()),
+      (err: unknown) => err,
+    )
+    await write
+    // Whether the reply beats the reset depends on how much arrived in one read; either is a refusal.
+    if (reply instanceof Error) expect(stream.status).not.toBe('open')
+    else expect(reply).toMatchObject({ ok: true, value: { ok: false, error: { code: 'too-large' } } })
+
+    await waitFor(() => serverEvents.complete.length === 1, 'the server event')
+    expect(serverEvents.complete[0]?.outcome).toBe('too-large')
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'next' })).resolves.toEqual({ text: 'next' })
+  })
+
+  it('refuses requests above maxConcurrent with RemoteBusyError instead of queueing them', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    const gate = Promise.withResolvers<void>()
+    let running = 0
+    let maxRunning = 0
+    await server.services.rr.handle(
+      Wait.id,
+      Wait,
+      async (req) => {
+        running++
+        maxRunning = Math.max(maxRunning, running)
+        await gate.promise
+        running--
+        return req
+      },
+      { maxConcurrent: 2 },
+    )
+    const peer = await connect(client, server)
+
+    const settled: Array<PromiseSettledResult<{ id: number }>> = []
+    const requests = Array.from({ length: 5 }, (_, id) =>
+      client.services.rr.request(peer, Wait.id, Wait, { id }).then(
+        (value) => {
+          settled.push({ status: 'fulfilled', value })
+        },
+        (reason: unknown) => {
+          settled.push({ status: 'rejected', reason })
+        },
+      ),
+    )
+    // The three refusals arrive while the two admitted handlers are still held at the gate.
+    // (An admitted request holds its slot from stream open; its handler starts once the body is read.)
+    await waitFor(() => settled.length === 3 && running === 2, 'three refusals and two running handlers')
+    gate.resolve()
+    await Promise.all(requests)
+
+    const busy = settled.filter((r) => r.status === 'rejected')
+    const ok = settled.filter((r) => r.status === 'fulfilled')
+    expect(busy).toHaveLength(3)
+    for (const r of busy) expect(r.reason).toBeInstanceOf(RemoteBusyError)
+    expect(ok).toHaveLength(2)
+    expect(maxRunning).toBe(2)
+    expect(serverEvents.refused.filter((e) => e.reason === 'busy')).toHaveLength(3)
+    await waitFor(() => serverEvents.complete.length === 5, 'five server events')
+    expect(serverEvents.complete.map((e) => e.outcome).sort()).toEqual(['busy', 'busy', 'busy', 'ok', 'ok'])
+    // Slots are released: the protocol serves again.
+    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 9 })).resolves.toEqual({ id: 9 })
+  })
+
+  it('delivers handler errors with their code and message', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const clientEvents = events(client)
+    await server.services.rr.handle(Echo.id, Echo, async ({ text }) => {
+      if (text === 'coded') throw Object.assign(new Error('no such job'), { code: 'not-found' })
+      throw new Error('plain failure')
+    })
+    const peer = await connect(client, server)
+
+    const coded = await client.services.rr.request(peer, Echo.id, Echo, { text: 'coded' }).catch((err: unknown) => err)
+    expect(coded).toBeInstanceOf(RemoteHandlerError)
+    expect(coded).toMatchObject({ name: 'RemoteHandlerError', code: 'not-found', remoteMessage: 'no such job' })
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'plain' })).rejects.toMatchObject({
+      name: 'RemoteHandlerError',
+      code: 'handler-error',
+      remoteMessage: 'plain failure',
+    })
+    expect(clientEvents.complete.map((e) => e.outcome)).toEqual(['handler-error', 'handler-error'])
+  })
+
+  it('refuses a request that fails the server schema without calling the handler', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    let calls = 0
+    await server.services.rr.handle(Echo.id, Echo, (req) => {
+      calls++
+      return req
+    })
+    const peer = await connect(client, server)
+    // An older or looser client: its schema accepts what the server's does not (n must be >= 0).
+    const Loose = defineProtocol(Echo.id, { request: z.object({ text: z.string(), n: z.number() }), response: Echo.response })
+
+    const error = await client.services.rr.request(peer, Loose.id, Loose, { text: 'x', n: -1 }).catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(InvalidRequestError)
+    expect(error).toMatchObject({ name: 'InvalidRequestError', remote: true })
+    expect((error as Error).message).toContain('n:')
+    expect(calls).toBe(0)
+    await waitFor(() => serverEvents.complete.length === 1, 'the server event')
+    expect(serverEvents.complete[0]?.outcome).toBe('invalid')
+    expect(serverEvents.refused).toEqual([expect.objectContaining({ reason: 'invalid', side: 'server' })])
+  })
+
+  it('reports a protocol the remote does not serve as ProtocolNotSupportedError', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const peer = await connect(client, server)
+    const error = await client.services.rr.request(peer, Echo.id, Echo, { text: 'x' }).catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(ProtocolNotSupportedError)
+    expect(error).toMatchObject({ name: 'ProtocolNotSupportedError', protocol: Echo.id })
+  })
+
+  it('works over a limited (relayed) connection', async () => {
+    const relayNode = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: { denyDialMultiaddr: () => false },
+      services: { identify: identify(), relay: circuitRelayServer() },
+    })
+    nodes.push(relayNode)
+    const relayed = async (listen: string[]): Promise<Node> => {
+      const created = await createLibp2p({
+        addresses: { listen },
+        transports: [tcp(), circuitRelayTransport()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        connectionGater: { denyDialMultiaddr: () => false },
+        services: { identify: identify(), rr: requestResponse({ maxMessageBytes: MAX_BYTES }) },
+      })
+      nodes.push(created)
+      return created
+    }
+    // The server listens only through the relay, so the client has no direct address to use.
+    const server = await relayed(['/p2p-circuit'])
+    const client = await relayed([])
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    await server.dial(addr(relayNode))
+    const circuit = (): Multiaddr | undefined => server.getMultiaddrs().find((a) => a.toString().includes('/p2p-circuit'))
+    await waitFor(() => circuit() != null, 'a relay reservation', 10_000)
+    const target = circuit()
+    if (target == null) throw new Error('unreachable')
+
+    await expect(client.services.rr.request(target, Echo.id, Echo, { text: 'via relay' })).resolves.toEqual({ text: 'via relay' })
+    const connections = client.getConnections(server.peerId)
+    expect(connections.length).toBeGreaterThan(0)
+    expect(connections.every((c) => c.limits != null)).toBe(true)
+  })
+})
