@@ -51,9 +51,9 @@ async function expectRefused(attempt: Promise<unknown>): Promise<void> {
   await expect(attempt.then(() => 'connected', () => 'refused')).resolves.toBe('refused')
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
@@ -211,5 +211,26 @@ describe('stream handling on admitted QUIC connections', () => {
     const deadline = Date.now() + 5_000
     while (calls < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     expect(calls).toBe(5)
+  })
+
+  it.each<TransportName>(['tcp', 'quic'])('never runs the local handler for an outbound stream (identify completes over %s)', async (transport) => {
+    const a = await identity(`id-a-${transport}`)
+    const b = await identity(`id-b-${transport}`)
+    const nodeA = await start(createMtlsNode(a.identity, transport))
+    const nodeB = await start(createMtlsNode(b.identity, transport))
+    // An inbound echo stream first: libp2p would leave its handler in the middleware array.
+    expect(await echo(nodeB, nodeA, 'warm up')).toBe('warm up')
+    let served = 0
+    await nodeA.handle('/test/outbound/1.0.0', async (stream) => {
+      served++
+      await stream.close()
+    })
+    await nodeB.handle('/test/outbound/1.0.0', async (stream) => {
+      await stream.close()
+    })
+    const stream = await nodeA.dialProtocol(nodeB.peerId, '/test/outbound/1.0.0')
+    await stream.close()
+    expect(served).toBe(0)
+    await waitFor(async () => (await nodeA.peerStore.get(nodeB.peerId)).protocols.includes(ECHO_PROTOCOL), 'identify recorded the remote protocols')
   })
 })

@@ -97,3 +97,6 @@ export {
   PubSubStoppedError,
   PubSubTopicConflictError,
 } from './messaging/pubsub-errors.js'
+
+// Metrics
+export { attachNodeMetrics, NODE_METRIC_NAMES, REQUEST_DURATION_BUCKETS, type MetricsNode } from './metrics/node-metrics.js'

@@ -57,17 +57,12 @@ export class MtlsAdmission implements Startable {
   readonly #pending = new Map<string, Pending>()
   readonly #admitted = new Set<string>()
   readonly #protected = new Set<string>()
-  readonly #guard: StreamMiddleware
 
   constructor(identity: NodeIdentity, components: MtlsAdmissionComponents, init: MtlsAdmissionInit = {}) {
     this.#identity = identity
     this.#components = components
     this.#timeoutMs = init.timeoutMs ?? 10_000
     this.#log = components.logger.forComponent('hypha:mtls:admission')
-    this.#guard = async (stream, connection, next) => {
-      await this.waitForAdmission(connection)
-      next(stream, connection)
-    }
   }
 
   async start(): Promise<void> {
@@ -119,17 +114,23 @@ export class MtlsAdmission implements Startable {
   }
 
   #protect(protocol: string): void {
-    const guard = this.#guard
-    // libp2p 3.3 appends the handler to the stored middleware array on every inbound stream,
-    // so the Nth stream would run the handler N times. Every appended entry calls the same
-    // registered handler, so the guard trims the array back to itself plus the newest entry.
+    const registrar = this.#components.registrar
+    // libp2p 3.3 appends the protocol handler to the stored middleware array on every inbound
+    // stream and runs that same array for outbound streams, so later streams would run the
+    // handler again, outbound ones included (identify answering its own request). The guard
+    // therefore keeps the array at exactly itself, synchronously, and for inbound streams calls
+    // the registered handler itself once the connection is admitted.
     const chain: StreamMiddleware[] = [
       async (stream, connection, next) => {
-        if (chain.length > 2) chain.splice(1, chain.length - 2)
-        await guard(stream, connection, next)
+        chain.length = 1
+        await this.waitForAdmission(connection)
+        if (stream.direction === 'inbound') {
+          await registrar.getHandler(stream.protocol).handler(stream, connection)
+        }
+        next(stream, connection)
       },
     ]
-    this.#components.registrar.use(protocol, chain)
+    registrar.use(protocol, chain)
     this.#protected.add(protocol)
   }
 

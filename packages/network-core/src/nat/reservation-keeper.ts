@@ -1,8 +1,10 @@
 // Holds relay reservations while the node needs them: always when reachability = "private",
 // never when "public", and under "auto" while the node has no public (non-relayed) address
-// that AutoNAT or configuration confirmed. It starts the /p2p-circuit listener on demand and,
-// because js-libp2p never re-reserves after a relay restart (js-libp2p #3601), opens a fresh
-// listener when the node has needed a reservation but shown no circuit address for two checks.
+// that AutoNAT or configuration confirmed. It listens on `<relay>/p2p-circuit` for a connected
+// relay it chose, never on a bare /p2p-circuit: that makes the circuit transport search for
+// relays with a DHT random walk which, on a small network, spins without yielding and freezes
+// the process. Because js-libp2p never re-reserves after a relay restart (js-libp2p #3601), a
+// node that needs a reservation but has shown no circuit address for two checks listens again.
 import type { ComponentLogger, Libp2pEvents, Logger, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
@@ -96,11 +98,10 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   async check(): Promise<void> {
     if (!this.needsReservation()) return
     if (!this.#listening) {
-      // Listening before any relay is connected makes the circuit transport search the DHT
-      // with a random walk that spins without pause while the node has no peers.
-      if (!(await this.relayConnected())) return
+      const relay = await this.connectedRelay()
+      if (relay === undefined) return
       this.#listening = true
-      await this.#listen()
+      await this.#listen(relay)
       return
     }
     const circuits = this.circuitAddresses()
@@ -114,24 +115,33 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
     this.#held = false
     this.#missedChecks++
     if (this.#missedChecks >= 2 && this.#recoveries < this.#init.maxRecoveries) {
+      const relay = await this.connectedRelay()
+      if (relay === undefined) return // wait for a relay to connect again (bootstrap redials it)
       this.#missedChecks = 0
       this.#recoveries++
-      this.#log('no relay reservation for two checks, listening on /p2p-circuit again (attempt %d)', this.#recoveries)
-      await this.#listen()
+      this.#log('no relay reservation for two checks, reserving on %a again (attempt %d)', relay, this.#recoveries)
+      await this.#listen(relay)
     }
   }
 
-  /** Whether a connected peer offers the relay (hop) protocol. */
-  async relayConnected(): Promise<boolean> {
+  /** The address of a directly connected peer that offers the relay (hop) protocol, if any. */
+  async connectedRelay(): Promise<Multiaddr | undefined> {
     for (const connection of this.#components.connectionManager.getConnections()) {
+      if (isCircuitAddress(connection.remoteAddr)) continue
       const peer = await this.#components.peerStore.get(connection.remotePeer).catch(() => undefined)
-      if (peer?.protocols.includes(RELAY_HOP_PROTOCOL) === true) return true
+      if (peer?.protocols.includes(RELAY_HOP_PROTOCOL) === true) {
+        const address = connection.remoteAddr
+        const withPeer = address.getComponents().some((c) => c.name === 'p2p')
+          ? address
+          : address.encapsulate(`/p2p/${connection.remotePeer.toString()}`)
+        return withPeer
+      }
     }
-    return false
+    return undefined
   }
 
-  async #listen(): Promise<void> {
-    await this.#components.transportManager.listen([CIRCUIT])
+  async #listen(relay: Multiaddr): Promise<void> {
+    await this.#components.transportManager.listen([relay.encapsulate(CIRCUIT)])
   }
 }
 

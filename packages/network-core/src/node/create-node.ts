@@ -24,6 +24,7 @@ import { gossipsubOptions } from '../messaging/pubsub-options.js'
 import { requestResponse } from '../messaging/request-response.js'
 import { reservationKeeper } from '../nat/reservation-keeper.js'
 import { buildTransports } from '../transports/transports.js'
+import { attachNodeMetrics } from '../metrics/node-metrics.js' // hypha_* metrics (src/metrics/)
 import { HyphaNode, type HyphaServices } from './hypha-node.js'
 import type { NodeRole } from './role.js'
 
@@ -135,6 +136,8 @@ export async function createNode(
   })
   node = libp2p
   const hypha = new HyphaNode(libp2p as unknown as Libp2p<HyphaServices>, { config, role, registry, identity })
+  // hypha_* metrics (src/metrics/), detached when the node stops so a NodeIdentity that outlives it keeps no listeners
+  if (config.metrics.enabled) libp2p.addEventListener('stop', attachNodeMetrics(hypha), { once: true })
   if (options.start !== false) {
     await hypha.start()
   }

@@ -1,0 +1,197 @@
+// Shared pieces of the multi-process benchmarks: a throw-away dev PKI, Hypha node configs
+// (mtls, loopback only, no metrics), child processes that are always cleaned up, and stats.
+import { fork } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeDevPki } from '@hypha/mtls'
+import { createNode, NodeIdentity, networkConfigSchema, parseConfig } from '@hypha/network-core'
+
+const quiet = { info() {}, warn() {} }
+
+export const LISTEN = {
+  tcp: ['/ip4/127.0.0.1/tcp/0'],
+  quic: ['/ip4/127.0.0.1/udp/0/quic-v1'],
+  both: ['/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/tcp/0'],
+}
+
+/** A Hypha config as an operator would write it: mtls, loopback only, metrics off. */
+export function benchConfig(files, listen) {
+  const toml = [
+    '[network]',
+    `listen_addresses = ${JSON.stringify(listen)}`,
+    '',
+    '[network.transport]',
+    'dial_timeout = "5s"',
+    '',
+    '[network.nat]',
+    // loopback peers never need a relay reservation; "auto" makes the relay transport's
+    // discovery random-walk the DHT, which spins forever on a two-node network (see docs)
+    `reachability = ${JSON.stringify(process.env.BENCH_REACHABILITY ?? 'public')}`,
+    '',
+    '[security]',
+    'mode = "mtls"',
+    `cert = ${JSON.stringify(files.cert)}`,
+    `key = ${JSON.stringify(files.key)}`,
+    `trust = ${JSON.stringify(files.trust)}`,
+    `crl = ${JSON.stringify(files.crl ?? [])}`,
+    '',
+    '[metrics]',
+    'enabled = false',
+  ].join('\n')
+  return parseConfig(toml, {}, networkConfigSchema, 'bench.toml')
+}
+
+/** Starts a real Hypha node (createNode) for one identity of the dev PKI. */
+export async function startNode(files, role, listen) {
+  const identity = await NodeIdentity.load(files, { log: quiet })
+  const node = await createNode(benchConfig(files, listen), identity, role, { inboundConnectionThreshold: 10_000 })
+  return {
+    node,
+    identity,
+    async stop() {
+      await node.stop()
+      identity.close()
+    },
+  }
+}
+
+export function addressOf(node, transport) {
+  const name = transport === 'quic' ? 'quic-v1' : 'tcp'
+  const address = node.getMultiaddrs().find((a) => a.getComponents().some((c) => c.name === name))
+  if (address === undefined) throw new Error(`no ${transport} address`)
+  return address.toString()
+}
+
+// ---- process hygiene: temp dirs and children are removed on every way out ----
+
+const children = new Set()
+const tempDirs = new Set()
+
+function killChildren() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  children.clear()
+}
+
+process.on('exit', () => {
+  killChildren()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => process.exit(130))
+}
+
+export async function makePki(names) {
+  const dir = await mkdtemp(join(tmpdir(), 'hypha-bench-'))
+  tempDirs.add(dir)
+  const pki = await writeDevPki({ dir, organisation: 'bench', nodes: names })
+  return { dir, pki }
+}
+
+export async function removeDir(dir) {
+  await rm(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
+}
+
+/**
+ * Forks `script` with an IPC channel and resolves with its first {type: 'ready'} message.
+ * The child exits when the channel closes (see peer.mjs), so it cannot outlive us.
+ */
+export function forkChild(script, init) {
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} not ready within 30 s`)), 30_000)
+    child.once('error', reject)
+    child.once('exit', (code, signal) => reject(new Error(`${script} exited early (${code ?? signal})`)))
+    child.on('message', (message) => {
+      if (message?.type === 'ready') {
+        clearTimeout(timer)
+        resolve({ child, info: message })
+      } else if (message?.type === 'error') {
+        clearTimeout(timer)
+        reject(new Error(`${script}: ${message.message}`))
+      }
+    })
+    child.send({ type: 'init', ...init })
+  })
+}
+
+/** Asks a child to stop its node and waits for it to exit (SIGKILL after 5 s). */
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  if (child.connected) child.send({ type: 'stop' })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---- stats ----
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
+}
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+export const round = (x, digits = 2) => +x.toFixed(digits)
+
+// ---- wire formats shared by both ends ----
+
+export const SINK_PROTOCOL = '/hypha-bench/sink/1.0.0'
+export const HEADER_BYTES = 8
+
+/** 8-byte big-endian unsigned length: the sink's header (bytes to follow) and its ack (bytes received). */
+export function encodeLength(n) {
+  const out = new Uint8Array(HEADER_BYTES)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+export function decodeLength(bytes) {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getBigUint64(0))
+}
+
+/**
+ * Counts a byte stream that starts with an 8-byte length header. `onChunk(chunk)` accepts
+ * Uint8Array or Uint8ArrayList; returns the payload byte count once complete, else undefined.
+ */
+export function lengthCounter() {
+  const header = new Uint8Array(HEADER_BYTES)
+  let headerFilled = 0
+  let expected
+  let received = 0
+  return (chunk) => {
+    let length = chunk.byteLength
+    if (headerFilled < HEADER_BYTES) {
+      const take = Math.min(HEADER_BYTES - headerFilled, length)
+      header.set(chunk.subarray(0, take), headerFilled)
+      headerFilled += take
+      length -= take
+      if (headerFilled === HEADER_BYTES) expected = decodeLength(header)
+    }
+    received += length
+    return expected !== undefined && received >= expected ? received : undefined
+  }
+}
+
+/** The child's CPU time so far (user + system, microseconds), over IPC. */
+export function childCpu(child) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.type !== 'cpu') return
+      child.off('message', onMessage)
+      resolve(message.user + message.system)
+    }
+    child.on('message', onMessage)
+    child.send({ type: 'cpu' })
+  })
+}

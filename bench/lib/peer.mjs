@@ -1,0 +1,107 @@
+// The far end of the multi-process benchmarks, forked by throughput.mjs and rpc-latency.mjs.
+// Receives {type: 'init', mode, files, role, listen} over IPC, starts, answers {type: 'ready'}.
+//   mode 'sink': a real Hypha node (createNode) handling SINK_PROTOCOL, plus a raw node:tls
+//                server (TLS 1.3, the same Ed25519 certificate and trust bundle) as the baseline.
+//                Both read an 8-byte length header, count that many bytes, reply with the
+//                count (8 bytes) and close.
+//   mode 'echo': a real Hypha node serving the Echo request/response protocol.
+// Exits when told to stop or when the parent goes away (IPC channel closed).
+
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import tls from 'node:tls'
+import { addressOf, encodeLength, lengthCounter, SINK_PROTOCOL, startNode } from './common.mjs'
+import { Echo } from './echo-protocol.mjs'
+
+let running
+let tlsServer
+
+async function serveSinkStream(stream) {
+  const count = lengthCounter()
+  let acked = false
+  for await (const chunk of stream) {
+    const total = count(chunk)
+    if (!acked && total !== undefined) {
+      acked = true
+      stream.send(encodeLength(total))
+    }
+  }
+  await stream.close()
+}
+
+async function startTlsSink(files) {
+  const [key, cert, ca] = await Promise.all([readFile(files.key), readFile(files.cert), readFile(files.trust)])
+  tlsServer = tls.createServer({
+    key,
+    cert,
+    ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+  })
+  tlsServer.on('secureConnection', (socket) => {
+    socket.setNoDelay(true)
+    const count = lengthCounter()
+    let acked = false
+    socket.on('data', (chunk) => {
+      const total = count(chunk)
+      if (!acked && total !== undefined) {
+        acked = true
+        socket.end(encodeLength(total))
+      }
+    })
+    socket.on('error', () => {})
+  })
+  tlsServer.on('tlsClientError', (err) => process.send?.({ type: 'log', message: `tls client error: ${err.message}` }))
+  tlsServer.listen(0, '127.0.0.1')
+  await once(tlsServer, 'listening')
+  return tlsServer.address().port
+}
+
+async function start(init) {
+  running = await startNode(init.files, init.role, init.listen)
+  const { node } = running
+  const ready = { type: 'ready', peerId: node.peerId.toString(), addresses: {} }
+  for (const transport of ['tcp', 'quic']) {
+    try {
+      ready.addresses[transport] = addressOf(node, transport)
+    } catch {}
+  }
+  if (init.mode === 'sink') {
+    await node.libp2p.handle(
+      SINK_PROTOCOL,
+      (stream) => {
+        serveSinkStream(stream).catch((err) => stream.abort(err))
+      },
+      { maxInboundStreams: 256 },
+    )
+    ready.tlsPort = await startTlsSink(init.files)
+  } else if (init.mode === 'echo') {
+    await node.rpc.handle(Echo.id, Echo, (request) => request, { maxConcurrent: 64 })
+  } else {
+    throw new Error(`unknown mode ${init.mode}`)
+  }
+  process.send({ type: 'ready', ...ready })
+}
+
+async function stop() {
+  tlsServer?.close()
+  await running?.stop()
+  process.exit(0)
+}
+
+process.on('disconnect', () => process.exit(0))
+process.on('message', (message) => {
+  if (message?.type === 'init') {
+    start(message).catch((err) => {
+      process.send?.({ type: 'error', message: err?.stack ?? String(err) })
+      process.exit(1)
+    })
+  } else if (message?.type === 'cpu') {
+    const { user, system } = process.cpuUsage()
+    process.send?.({ type: 'cpu', user, system })
+  } else if (message?.type === 'stop') {
+    stop().catch(() => process.exit(1))
+  }
+})

@@ -1,0 +1,270 @@
+// Hypha's own node metrics (prefix hypha_) in the node's prom-client registry, beside what
+// @libp2p/prometheus-metrics exports there. State is read at scrape time; only events are counted.
+import type { Connection, TypedEventTarget } from '@libp2p/interface'
+import type { NodeIdentityEvents, PeerRefusal } from '@hypha/mtls'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { PubSubEvents } from '../messaging/pubsub.js'
+import type { RequestCompleteDetail, RequestResponseEvents } from '../messaging/request-response.js'
+import { countActiveCircuits, RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
+import { transportOf } from '../node/hypha-node.js'
+
+/** Every metric this module registers, for dashboards, alerts and tests. */
+export const NODE_METRIC_NAMES = {
+  connections: 'hypha_connections',
+  bytes: 'hypha_bytes_total',
+  dhtRoutingTablePeers: 'hypha_dht_routing_table_peers',
+  relayReservationsHeld: 'hypha_relay_reservations_held',
+  relayReservationsStored: 'hypha_relay_server_reservations',
+  relayActiveCircuits: 'hypha_relay_server_active_circuits',
+  pubsubMessages: 'hypha_pubsub_messages_total',
+  requestDuration: 'hypha_request_duration_seconds',
+  peersRefused: 'hypha_peers_refused_total',
+} as const
+
+/** Request/response latency buckets (seconds): 0.5 ms (an open loopback stream) to 30 s (a timeout). */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+]
+
+/** libp2p's per-stream byte counter (label `protocol` = "<protocol> sent|received", or "global ..."). */
+const LIBP2P_TRANSFER_METRIC = 'libp2p_data_transfer_bytes_total'
+const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
+
+/**
+ * What attachNodeMetrics reads from a node; HyphaNode fits it. Narrow so unit tests can hand in
+ * plain event emitters and a few fake connections.
+ */
+export interface MetricsNode {
+  readonly registry: Registry
+  readonly libp2p: {
+    getConnections(): Connection[]
+    readonly services: {
+      readonly reservations: { circuitAddresses(): Multiaddr[] }
+      /** The circuit relay server, on relay servers only (checked at runtime). */
+      readonly relay?: unknown
+    }
+  }
+  readonly pubsub: TypedEventTarget<PubSubEvents>
+  readonly rpc: TypedEventTarget<RequestResponseEvents>
+  /** Undefined in open (non-mTLS) mode: no refusals to count. */
+  readonly identity: TypedEventTarget<NodeIdentityEvents> | undefined
+  dhtRoutingTableSize(): number
+}
+
+type Path = 'direct' | 'relayed'
+const KNOWN_CONNECTION_SERIES: ReadonlyArray<{ transport: string; path: Path }> = [
+  { transport: 'quic', path: 'direct' },
+  { transport: 'tcp', path: 'direct' },
+  { transport: 'relay', path: 'relayed' },
+]
+
+/**
+ * Registers the hypha_* metrics of `node` in `node.registry` and subscribes to the node's events.
+ * Returns a detach function (idempotent) that removes the listeners and unregisters the metrics,
+ * so a NodeIdentity that outlives the node holds no reference to it and a later attach works.
+ * Throws if the registry already holds a metric of the same name (attached twice).
+ */
+export function attachNodeMetrics(node: MetricsNode): () => void {
+  const { registry } = node
+  const registered: string[] = []
+  const cleanups: Array<() => void> = []
+  let detached = false
+  const detach = (): void => {
+    if (detached) return
+    detached = true
+    for (const cleanup of cleanups) cleanup()
+    for (const name of registered) registry.removeSingleMetric(name)
+  }
+  try {
+    register(node, registered, cleanups)
+  } catch (err) {
+    // e.g. a name already registered: leave the registry and the emitters as they were
+    detach()
+    throw err
+  }
+  return detach
+}
+
+function register(node: MetricsNode, registered: string[], cleanups: Array<() => void>): void {
+  const { registry } = node
+  const registers = [registry]
+
+  const connections = new Gauge({
+    name: NODE_METRIC_NAMES.connections,
+    help: 'Open connections by transport (quic, tcp, relay, other) and path (direct, or relayed through a circuit relay).',
+    labelNames: ['transport', 'path'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const series of KNOWN_CONNECTION_SERIES) this.set(series, 0)
+      for (const connection of node.libp2p.getConnections()) {
+        const transport = transportOf(connection)
+        this.inc({ transport, path: transport === 'relay' ? 'relayed' : 'direct' })
+      }
+    },
+  })
+  registered.push(NODE_METRIC_NAMES.connections)
+
+  const relayServer = relayReservationStore(node.libp2p.services.relay)
+  let lastIn = 0
+  let lastOut = 0
+  const bytes: Counter<'direction'> = new Counter({
+    name: NODE_METRIC_NAMES.bytes,
+    help:
+      'Bytes received (in) and sent (out) on protocol streams over every transport, QUIC included; excludes ' +
+      'transport, security and muxer overhead. Derived at scrape time from libp2p_data_transfer_bytes_total ' +
+      '(per protocol); its "global sent|received" series count raw bytes of TCP and relayed connections only.',
+    labelNames: ['direction'] as const,
+    registers,
+    async collect() {
+      const totals = await streamByteTotals(registry, relayServer !== undefined)
+      if (totals === undefined) return
+      // The source is a counter, so totals only grow; a drop means it was reset: start over from it.
+      bytes.inc({ direction: 'in' }, totals.received >= lastIn ? totals.received - lastIn : totals.received)
+      bytes.inc({ direction: 'out' }, totals.sent >= lastOut ? totals.sent - lastOut : totals.sent)
+      lastIn = totals.received
+      lastOut = totals.sent
+    },
+  })
+  bytes.inc({ direction: 'in' }, 0)
+  bytes.inc({ direction: 'out' }, 0)
+  registered.push(NODE_METRIC_NAMES.bytes)
+
+  // A gauge whose single value is read from the node at scrape time.
+  const stateGauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers, collect() { this.set(read()) } })
+    registered.push(name)
+  }
+  stateGauge(NODE_METRIC_NAMES.dhtRoutingTablePeers, 'Peers in the Kademlia DHT routing table.', () => node.dhtRoutingTableSize())
+  stateGauge(
+    NODE_METRIC_NAMES.relayReservationsHeld,
+    'Relays this node holds a reservation on (distinct relays among its circuit addresses); 0 when it needs none or lost them.',
+    () => distinctRelays(node.libp2p.services.reservations.circuitAddresses()),
+  )
+  if (relayServer !== undefined) {
+    stateGauge(
+      NODE_METRIC_NAMES.relayReservationsStored,
+      'Reservations this relay server currently stores for other peers (relay servers only).',
+      () => relayServer.reservations.size,
+    )
+    stateGauge(
+      NODE_METRIC_NAMES.relayActiveCircuits,
+      'Circuits this relay server is relaying now (relay servers only; capped by network.relay.max_circuits).',
+      () => countActiveCircuits(node.libp2p.getConnections()),
+    )
+  }
+
+  const messages = new Counter({
+    name: NODE_METRIC_NAMES.pubsubMessages,
+    help:
+      'GossipSub messages by topic and event: received (valid, delivered), published (by this node), ' +
+      'invalid (failed validation, not forwarded) or dropped (a handler backlog was full).',
+    labelNames: ['topic', 'event'] as const,
+    registers,
+  })
+  registered.push(NODE_METRIC_NAMES.pubsubMessages)
+  const onEvent = (event: 'received' | 'published' | 'invalid' | 'dropped') => (evt: CustomEvent<{ topic: string }>): void => {
+    messages.inc({ topic: evt.detail.topic, event })
+  }
+  const onReceived = onEvent('received')
+  const onPublished = onEvent('published')
+  const onInvalid = onEvent('invalid')
+  const onDropped = onEvent('dropped')
+  const { pubsub } = node
+  pubsub.addEventListener('message:received', onReceived)
+  pubsub.addEventListener('message:published', onPublished)
+  pubsub.addEventListener('message:invalid', onInvalid)
+  pubsub.addEventListener('message:dropped', onDropped)
+  cleanups.push(() => {
+    pubsub.removeEventListener('message:received', onReceived)
+    pubsub.removeEventListener('message:published', onPublished)
+    pubsub.removeEventListener('message:invalid', onInvalid)
+    pubsub.removeEventListener('message:dropped', onDropped)
+  })
+
+  const requestDuration = new Histogram({
+    name: NODE_METRIC_NAMES.requestDuration,
+    help:
+      'Request/response exchanges by protocol, side (client: whole request incl. dial; server: stream open to ' +
+      'response written) and outcome (ok, timeout, busy, too-large, invalid, handler-error, error), in seconds.',
+    labelNames: ['protocol', 'side', 'outcome'] as const,
+    buckets: [...REQUEST_DURATION_BUCKETS],
+    registers,
+  })
+  registered.push(NODE_METRIC_NAMES.requestDuration)
+  const onRequestComplete = (evt: CustomEvent<RequestCompleteDetail>): void => {
+    const { protocol, side, outcome, durationMs } = evt.detail
+    requestDuration.observe({ protocol, side, outcome }, durationMs / 1000)
+  }
+  const { rpc } = node
+  rpc.addEventListener('request:complete', onRequestComplete)
+  cleanups.push(() => rpc.removeEventListener('request:complete', onRequestComplete))
+
+  const refused = new Counter({
+    name: NODE_METRIC_NAMES.peersRefused,
+    help:
+      'mTLS refusals by reason (untrusted, expired, revoked, ...), stage (via: tls, admission, recheck) and ' +
+      'who refused (by: local = this node refused a peer, remote = a peer refused this node).',
+    labelNames: ['reason', 'via', 'by'] as const,
+    registers,
+  })
+  registered.push(NODE_METRIC_NAMES.peersRefused)
+  const { identity } = node
+  if (identity !== undefined) {
+    const onRefused = (evt: CustomEvent<PeerRefusal>): void => {
+      refused.inc({ reason: evt.detail.reason, via: evt.detail.via, by: evt.detail.by })
+    }
+    identity.addEventListener('peer:refused', onRefused)
+    cleanups.push(() => identity.removeEventListener('peer:refused', onRefused))
+  }
+
+}
+
+interface ReservationStore {
+  reservations: { size: number }
+}
+
+function relayReservationStore(relay: unknown): ReservationStore | undefined {
+  if (typeof relay !== 'object' || relay === null || !('reservations' in relay)) return undefined
+  const { reservations } = relay
+  if (typeof reservations !== 'object' || reservations === null || !('size' in reservations)) return undefined
+  return typeof reservations.size === 'number' ? (relay as ReservationStore) : undefined
+}
+
+/** A circuit address reads /<relay transport>/p2p/<relay>/p2p-circuit[/p2p/<self>]. */
+function distinctRelays(circuits: readonly Multiaddr[]): number {
+  const relays = new Set<string>()
+  for (const address of circuits) {
+    const components = address.getComponents()
+    const circuit = components.findIndex((c) => c.name === 'p2p-circuit')
+    const relay = components.slice(0, circuit).reverse().find((c) => c.name === 'p2p')
+    relays.add(relay?.value ?? address.toString())
+  }
+  return relays.size
+}
+
+/**
+ * Sums libp2p's per-protocol stream byte counter by direction, skipping its "global" series (raw
+ * connection bytes, TCP and relayed connections only). On a node that is not a relay server, the
+ * circuit protocols' streams carry relayed connections whose inner streams are counted already.
+ */
+async function streamByteTotals(registry: Registry, relayServer: boolean): Promise<{ sent: number; received: number } | undefined> {
+  const source = registry.getSingleMetric(LIBP2P_TRANSFER_METRIC)
+  if (source === undefined) return undefined
+  const { values } = await source.get()
+  let sent = 0
+  let received = 0
+  for (const { labels, value } of values) {
+    const label = labels.protocol
+    if (typeof label !== 'string') continue
+    const split = label.lastIndexOf(' ')
+    const protocol = label.slice(0, split)
+    if (protocol === 'global') continue
+    if (!relayServer && (protocol === RELAY_HOP_PROTOCOL || protocol === RELAY_STOP_PROTOCOL)) continue
+    const direction = label.slice(split + 1)
+    if (direction === 'sent') sent += value
+    else if (direction === 'received') received += value
+  }
+  return { sent, received }
+}
