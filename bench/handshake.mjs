@@ -3,7 +3,7 @@
 // N dials per encrypter. Rounds interleave the encrypters so machine noise hits all alike.
 // Both ends run in this process (one core does both sides' crypto), so absolute figures are
 // pessimistic; the ratios are what to compare.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -13,39 +13,14 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { createLibp2p } from 'libp2p'
-import {
-  NodeIdentity,
-  certificatesToPem,
-  createCrl,
-  createIntermediateCa,
-  createNodeCertificate,
-  createRootCa,
-  crlToPem,
-  exportPrivateKeyPem,
-  mtlsSecurity,
-} from '@hypha/mtls'
+import { NodeIdentity, mtlsSecurity, writeDevPki } from '@hypha/mtls'
 
 const DIALS = Number(process.env.BENCH_DIALS ?? 50)
 const WARMUP = 5
 
 async function devPki(dir) {
-  const root = await createRootCa({ organisation: 'bench' })
-  const rootIssuer = { certificate: root.certificate, privateKey: root.keys.privateKey, chain: [] }
-  const ca = await createIntermediateCa(rootIssuer, { organisation: 'bench' })
-  const caIssuer = { certificate: ca.certificate, privateKey: ca.keys.privateKey, chain: [root.certificate] }
-  const trust = join(dir, 'trust.pem')
-  await writeFile(trust, certificatesToPem([new Uint8Array(ca.certificate.rawData), new Uint8Array(root.certificate.rawData)]))
-  const crl = join(dir, 'ca.crl.pem')
-  await writeFile(crl, crlToPem((await createCrl(caIssuer, {})).rawData))
-  const identity = async (name) => {
-    const issued = await createNodeCertificate(caIssuer, { name })
-    const cert = join(dir, `${name}-cert.pem`)
-    const key = join(dir, `${name}-key.pem`)
-    await writeFile(cert, certificatesToPem([new Uint8Array(issued.certificate.rawData), new Uint8Array(ca.certificate.rawData)]))
-    await writeFile(key, await exportPrivateKeyPem(issued.keys.privateKey))
-    return NodeIdentity.load({ cert, key, trust, crl: [crl] }, { log: { info() {}, warn() {} } })
-  }
-  return identity
+  const pki = await writeDevPki({ dir, organisation: 'bench', nodes: ['client', 'server'] })
+  return (name) => NodeIdentity.load(pki.nodes[name], { log: { info() {}, warn() {} } })
 }
 
 async function node(options) {
