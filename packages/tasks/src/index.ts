@@ -1,0 +1,2 @@
+// @hypha/tasks: the scheduler<->worker task protocol (in progress: the services issue).
+export {}
