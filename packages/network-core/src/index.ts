@@ -100,3 +100,16 @@ export {
 
 // Metrics
 export { attachNodeMetrics, NODE_METRIC_NAMES, REQUEST_DURATION_BUCKETS, type MetricsNode } from './metrics/node-metrics.js'
+
+// Connection bandwidth limits
+export {
+  bandwidthLimitedMuxer,
+  bandwidthLimitsOf,
+  hasBandwidthLimit,
+  quicBandwidthWarning,
+  QUIC_BANDWIDTH_WARNING_CODE,
+  TokenBucket,
+  ThrottledMessageStream,
+  type BandwidthLimits,
+  type ThrottleOptions,
+} from './connection/bandwidth/index.js'

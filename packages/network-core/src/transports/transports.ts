@@ -10,6 +10,8 @@ import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { type MtlsSecurity, type NodeIdentity, mtlsSecurity } from '@hypha/mtls'
 import type { NetworkConfig } from '../config/index.js'
+// bandwidth limits (network.limits.bandwidth_in/out): per-connection token buckets around yamux
+import { QUIC_BANDWIDTH_WARNING_CODE, bandwidthLimitedMuxer, bandwidthLimitsOf, quicBandwidthWarning } from '../connection/bandwidth/index.js'
 import { abortableDial } from './abortable-dial.js'
 
 // libp2p's own factory types differ per module; this is the shape createLibp2p accepts.
@@ -51,13 +53,21 @@ export function buildTransports(config: NetworkConfig, identity: NodeIdentity | 
   transports.push(circuitRelayTransport({ reservationCompletionTimeout: transport.dialTimeout }) as Factory<Transport>)
 
   const streamMuxers = [
-    yamux({
-      maxInboundStreams: limits.maxInboundStreams * 4,
-      // yamux allows 10 streams before the receiver finishes setting a connection up and then
-      // kills the connection: a scheduler fanning requests out to a freshly dialled worker hits it
-      maxEarlyStreams: 256,
-    }) as Factory<StreamMuxerFactory>,
+    // bandwidth limits: yamux reads/writes through per-connection token buckets (TCP and relayed
+    // connections; unchanged when both limits are 0). See src/connection/bandwidth/index.ts.
+    bandwidthLimitedMuxer(
+      yamux({
+        maxInboundStreams: limits.maxInboundStreams * 4,
+        // yamux allows 10 streams before the receiver finishes setting a connection up and then
+        // kills the connection: a scheduler fanning requests out to a freshly dialled worker hits it
+        maxEarlyStreams: 256,
+      }) as Factory<StreamMuxerFactory>,
+      bandwidthLimitsOf(config),
+    ),
   ]
+  // bandwidth limits: QUIC muxes inside its Rust core and is not limited; say so at startup
+  const quicWarning = quicBandwidthWarning(config)
+  if (quicWarning !== undefined) process.emitWarning(quicWarning, { code: QUIC_BANDWIDTH_WARNING_CODE })
 
   if (config.security.mode === 'open') {
     return {
