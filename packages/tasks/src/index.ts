@@ -1,2 +1,47 @@
-// @hypha/tasks: the scheduler<->worker task protocol (in progress: the services issue).
-export {}
+// @hypha/tasks: the scheduler<->worker task protocol: wire messages (protocol/), the scheduler's
+// allocation engine with its TaskStore (scheduler/), and the worker's execution engine (worker/).
+export * from './protocol/messages.js'
+export { InputFetchError, fetchInput, serveInput } from './protocol/input-stream.js'
+export { relayTaskTopics } from './protocol/relay-topics.js'
+export {
+  FINISHED_STATES,
+  type TaskLease,
+  type TaskListOptions,
+  type TaskProgress,
+  type TaskRecord,
+  type TaskState,
+  type TaskStore,
+} from './scheduler/task-store.js'
+export { MemoryTaskStore } from './scheduler/memory-task-store.js'
+export {
+  Scheduler,
+  TaskConflictError,
+  TaskInputTooLargeError,
+  toTaskView,
+  type Clock,
+  type SchedulerEvents,
+  type SchedulerNode,
+  type SchedulerOptions,
+  type SubmitResult,
+  type TaskSpec,
+  type TaskView,
+  type WorkerView,
+} from './scheduler/scheduler.js'
+export {
+  Worker,
+  type TaskOutcome,
+  type WorkerEvents,
+  type WorkerNode,
+  type WorkerOptions,
+  type WorkerTaskDetail,
+} from './worker/worker.js'
+export {
+  builtinExecutors,
+  echoExecutor,
+  sha256Executor,
+  sleepExecutor,
+  RetryableTaskError,
+  type Executor,
+  type ExecutorContext,
+  type TaskInput,
+} from './worker/executors.js'

@@ -1,0 +1,223 @@
+// The task protocol's wire messages: one zod schema per message, each with a version field and
+// bounded sizes, plus the protocol ids and the announcement topic. Both engines validate with these.
+//
+// The exchange (every request goes worker -> scheduler, so a worker behind NAT or a relay never
+// needs to be dialled; the scheduler's addresses ride in the announcement):
+//  1. scheduler publishes Announcement on ANNOUNCE_TOPIC (pending tasks; again every interval until assigned)
+//  2. worker with a free slot and the executor -> OFFER: the response IS the assignment (task, input
+//     ref, lease id + ttl) or a refusal (taken / not-eligible / unknown-task / stopping); first offer wins
+//  3. worker -> PROGRESS 'started' (task becomes running); PROGRESS and RENEW every ttl/3 extend the lease
+//  4. input larger than LIMITS.inlineInputBytes: worker opens INPUT_PROTOCOL, proving its lease
+//  5. worker -> REPORT succeeded | failed(retryable?) | released (hand-back on stop)
+//  6. lease expiry / released / retryable failure -> pending with attempts kept, failed at maxAttempts;
+//     a report for a finished task is 'duplicate' (ignored), one without the lease 'refused'
+import { z } from 'zod'
+
+export const TASK_PROTOCOL_VERSION = 1
+
+/** GossipSub topic on which schedulers announce pending tasks. */
+export const ANNOUNCE_TOPIC = 'hypha/tasks/announce/1'
+/** GossipSub topic on which workers publish their capabilities and load. */
+export const WORKER_STATUS_TOPIC = 'hypha/tasks/workers/1'
+/** Every topic the task protocol uses (pass to createNode's `pubsubTopics` so they are scored). */
+export const TASK_TOPICS: readonly string[] = [ANNOUNCE_TOPIC, WORKER_STATUS_TOPIC]
+
+export const OFFER_PROTOCOL = '/hypha/tasks/offer/1.0.0'
+export const RENEW_PROTOCOL = '/hypha/tasks/renew/1.0.0'
+export const PROGRESS_PROTOCOL = '/hypha/tasks/progress/1.0.0'
+export const REPORT_PROTOCOL = '/hypha/tasks/report/1.0.0'
+/** Raw stream (not request/response): task input bytes in length-prefixed chunks. */
+export const INPUT_PROTOCOL = '/hypha/tasks/input/1.0.0'
+
+export const LIMITS = {
+  taskIdChars: 128,
+  executorChars: 64,
+  labels: 32,
+  labelKeyChars: 64,
+  labelValueChars: 256,
+  tasksPerAnnouncement: 64,
+  addressesPerAnnouncement: 16,
+  addressChars: 512,
+  executorsPerWorker: 64,
+  errorChars: 4096,
+  progressMessageChars: 512,
+  /** Input carried inside the offer response (base64); larger inputs go over INPUT_PROTOCOL. */
+  inlineInputBytes: 16 * 1024,
+  /** Largest chunk frame on INPUT_PROTOCOL. */
+  inputChunkBytes: 64 * 1024,
+  /** Largest task result (encoded JSON); the rpc envelope limit applies on top. */
+  resultBytes: 1024 * 1024,
+} as const
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+export const JsonValueSchema: z.ZodType<JsonValue> = z.json().refine(
+  (value) => JSON.stringify(value).length <= LIMITS.resultBytes,
+  `result larger than ${LIMITS.resultBytes} bytes`,
+)
+
+const version = z.literal(TASK_PROTOCOL_VERSION)
+
+export const TaskIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.taskIdChars)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only')
+
+export const ExecutorNameSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.executorChars)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits and . _ - only')
+
+export const LabelsSchema = z
+  .record(z.string().min(1).max(LIMITS.labelKeyChars), z.string().max(LIMITS.labelValueChars))
+  .refine((labels) => Object.keys(labels).length <= LIMITS.labels, `at most ${LIMITS.labels} labels`)
+export type Labels = z.infer<typeof LabelsSchema>
+
+/** What a task needs from a worker: every listed label must match the worker's value exactly. */
+export const RequirementsSchema = z.strictObject({ labels: LabelsSchema.optional() })
+export type Requirements = z.infer<typeof RequirementsSchema>
+
+const PeerIdStringSchema = z.string().min(1).max(128)
+const LeaseIdSchema = z.string().min(1).max(64)
+const count = z.number().int().nonnegative()
+const positiveMs = z.number().int().positive().max(7 * 24 * 3600 * 1000)
+
+// ---- GossipSub: announcements (scheduler -> all) and worker status (worker -> all) ----
+
+export const AnnouncedTaskSchema = z.strictObject({
+  id: TaskIdSchema,
+  executor: ExecutorNameSchema,
+  inputSize: count,
+  requirements: RequirementsSchema.optional(),
+  attempt: count,
+})
+export type AnnouncedTask = z.infer<typeof AnnouncedTaskSchema>
+
+export const AnnouncementSchema = z.strictObject({
+  v: version,
+  /** The announcing scheduler; must equal the message's (signed) author. */
+  scheduler: PeerIdStringSchema,
+  /** The scheduler's addresses, so a worker that is not connected to it can dial. */
+  addrs: z.array(z.string().max(LIMITS.addressChars)).max(LIMITS.addressesPerAnnouncement),
+  tasks: z.array(AnnouncedTaskSchema).min(1).max(LIMITS.tasksPerAnnouncement),
+})
+export type Announcement = z.infer<typeof AnnouncementSchema>
+
+export const WorkerCapabilitiesSchema = z.strictObject({
+  executors: z.array(ExecutorNameSchema).max(LIMITS.executorsPerWorker),
+  capacity: z.number().int().positive().max(10_000),
+  running: count,
+  labels: LabelsSchema,
+})
+export type WorkerCapabilities = z.infer<typeof WorkerCapabilitiesSchema>
+
+export const WorkerStatusSchema = z.strictObject({ v: version, worker: WorkerCapabilitiesSchema })
+export type WorkerStatus = z.infer<typeof WorkerStatusSchema>
+
+// ---- offer (worker -> scheduler); the response is the assignment ----
+
+export const OfferRequestSchema = z.strictObject({ v: version, taskId: TaskIdSchema, worker: WorkerCapabilitiesSchema })
+export type OfferRequest = z.infer<typeof OfferRequestSchema>
+
+export const TaskInputRefSchema = z.strictObject({
+  /** 'text': submitted as a UTF-8 string; 'bytes': submitted as base64. */
+  kind: z.enum(['text', 'bytes']),
+  size: count,
+  /** The input itself (base64) when it is at most LIMITS.inlineInputBytes; else fetch it over INPUT_PROTOCOL. */
+  inline: z.base64().max(Math.ceil(LIMITS.inlineInputBytes / 3) * 4).optional(),
+})
+export type TaskInputRef = z.infer<typeof TaskInputRefSchema>
+
+export const AssignmentSchema = z.strictObject({
+  id: TaskIdSchema,
+  executor: ExecutorNameSchema,
+  input: TaskInputRefSchema,
+  timeoutMs: positiveMs.optional(),
+  attempt: z.number().int().positive(),
+  lease: z.strictObject({ id: LeaseIdSchema, ttlMs: positiveMs }),
+})
+export type Assignment = z.infer<typeof AssignmentSchema>
+
+export const OfferResponseSchema = z.discriminatedUnion('assigned', [
+  z.strictObject({ v: version, assigned: z.literal(true), task: AssignmentSchema }),
+  z.strictObject({
+    v: version,
+    assigned: z.literal(false),
+    reason: z.enum(['taken', 'unknown-task', 'not-eligible', 'stopping']),
+  }),
+])
+export type OfferResponse = z.infer<typeof OfferResponseSchema>
+
+// ---- lease renewal and progress (worker -> scheduler) ----
+
+export const RenewRequestSchema = z.strictObject({ v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema })
+export type RenewRequest = z.infer<typeof RenewRequestSchema>
+
+export const LeaseResponseSchema = z.discriminatedUnion('status', [
+  z.strictObject({ v: version, status: z.literal('renewed'), ttlMs: positiveMs }),
+  z.strictObject({ v: version, status: z.literal('lost') }),
+])
+export type LeaseResponse = z.infer<typeof LeaseResponseSchema>
+
+export const ProgressRequestSchema = z.strictObject({
+  v: version,
+  taskId: TaskIdSchema,
+  leaseId: LeaseIdSchema,
+  /** 0..1 when the executor knows it. */
+  fraction: z.number().min(0).max(1).optional(),
+  message: z.string().max(LIMITS.progressMessageChars).optional(),
+})
+export type ProgressRequest = z.infer<typeof ProgressRequestSchema>
+
+// ---- report (worker -> scheduler): the result, a failure, or a hand-back ----
+
+const reportBase = { v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema }
+export const ReportRequestSchema = z.discriminatedUnion('outcome', [
+  z.strictObject({ ...reportBase, outcome: z.literal('succeeded'), result: JsonValueSchema }),
+  z.strictObject({
+    ...reportBase,
+    outcome: z.literal('failed'),
+    error: z.string().max(LIMITS.errorChars),
+    /** True when another attempt may succeed (the scheduler re-queues within maxAttempts). */
+    retryable: z.boolean(),
+  }),
+  z.strictObject({ ...reportBase, outcome: z.literal('released'), reason: z.string().max(LIMITS.errorChars) }),
+])
+export type ReportRequest = z.infer<typeof ReportRequestSchema>
+
+export const ReportResponseSchema = z.strictObject({
+  v: version,
+  /** accepted: recorded; duplicate: the task had already finished, ignored; refused: the sender holds no lease. */
+  status: z.enum(['accepted', 'duplicate', 'refused']),
+})
+export type ReportResponse = z.infer<typeof ReportResponseSchema>
+
+// ---- INPUT_PROTOCOL frames ----
+
+export const InputRequestSchema = z.strictObject({ v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema })
+export type InputRequest = z.infer<typeof InputRequestSchema>
+
+export const InputHeaderSchema = z.discriminatedUnion('ok', [
+  z.strictObject({ v: version, ok: z.literal(true), size: count }),
+  z.strictObject({ v: version, ok: z.literal(false), reason: z.enum(['no-lease', 'busy', 'invalid']) }),
+])
+export type InputHeader = z.infer<typeof InputHeaderSchema>
+
+// ---- what the scheduler's HTTP API accepts (the app parses request bodies with it) ----
+
+export const TaskInputSchema = z.union([
+  z.string().max(LIMITS.inlineInputBytes * 64),
+  z.strictObject({ base64: z.base64() }),
+])
+
+export const TaskSubmissionSchema = z.strictObject({
+  id: TaskIdSchema.optional(),
+  executor: ExecutorNameSchema,
+  input: TaskInputSchema,
+  requirements: RequirementsSchema.optional(),
+  timeoutMs: positiveMs.optional(),
+  maxAttempts: z.number().int().positive().max(100).optional(),
+})
+export type TaskSubmission = z.infer<typeof TaskSubmissionSchema>

@@ -1,0 +1,403 @@
+// The worker's execution engine: offers for announced tasks it can run while it has free slots,
+// runs them with their input (inline or streamed), renews each lease every ttl/3, reports the
+// outcome, and on stop hands running tasks back so the scheduler re-queues them at once.
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { RequestResponse, TypedPubSub } from '@hypha/network-core'
+import { fetchInput } from '../protocol/input-stream.js'
+import {
+  ANNOUNCE_TOPIC,
+  type AnnouncedTask,
+  type Announcement,
+  AnnouncementSchema,
+  type Assignment,
+  INPUT_PROTOCOL,
+  type Labels,
+  LeaseResponseSchema,
+  OFFER_PROTOCOL,
+  OfferResponseSchema,
+  OfferRequestSchema,
+  PROGRESS_PROTOCOL,
+  ProgressRequestSchema,
+  RENEW_PROTOCOL,
+  RenewRequestSchema,
+  REPORT_PROTOCOL,
+  type ReportRequest,
+  ReportRequestSchema,
+  type ReportResponse,
+  ReportResponseSchema,
+  TASK_PROTOCOL_VERSION,
+  type WorkerCapabilities,
+  WORKER_STATUS_TOPIC,
+  WorkerStatusSchema,
+  type JsonValue,
+} from '../protocol/messages.js'
+import { builtinExecutors, type Executor, RetryableTaskError, type TaskInput } from './executors.js'
+
+/** The part of HyphaNode the worker uses (tests can hand in a fake). */
+export interface WorkerNode {
+  readonly peerId: PeerId
+  readonly rpc: Pick<RequestResponse, 'request'>
+  readonly pubsub: Pick<TypedPubSub, 'topic'>
+  readonly libp2p: Pick<Libp2p, 'dialProtocol' | 'peerStore' | 'getConnections'>
+}
+
+export interface WorkerOptions {
+  /** Tasks run at once. @default 1 */
+  capacity?: number
+  /** @default builtinExecutors() (echo, sleep, sha256) */
+  executors?: Record<string, Executor>
+  /** Matched against a task's `requirements.labels`. */
+  labels?: Labels
+  /** Timeout of each request to the scheduler. @default 5_000 */
+  requestTimeoutMs?: number
+  /** Time stop() allows for handing running tasks back. @default 3_000 */
+  handBackTimeoutMs?: number
+  /** Capabilities are published this often on the worker status topic. @default 5_000 */
+  statusIntervalMs?: number
+  /** Largest input this worker fetches. @default 256 MiB */
+  maxInputBytes?: number
+}
+
+export type TaskOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'handed-back'
+
+export interface WorkerTaskDetail {
+  taskId: string
+  scheduler: string
+  attempt: number
+}
+
+export interface WorkerEvents {
+  'task:assigned': CustomEvent<WorkerTaskDetail>
+  'task:finished': CustomEvent<WorkerTaskDetail & { outcome: TaskOutcome; result?: JsonValue; error?: string; reported: ReportResponse['status'] | 'not-sent' }>
+  'offer:declined': CustomEvent<{ taskId: string; reason: string }>
+  /** A request to the scheduler failed (never silent). */
+  'protocol:error': CustomEvent<{ protocol: string; taskId?: string; error: string }>
+}
+
+class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError'
+}
+
+class HandBackError extends Error {
+  override readonly name = 'HandBackError'
+}
+
+interface RunningTask {
+  assignment: Assignment
+  scheduler: PeerId
+  controller: AbortController
+  lastRenewedAt: number
+  /** Set once the outcome is being reported: stop() then waits instead of handing the task back. */
+  reporting: boolean
+  done: Promise<void>
+}
+
+const V = TASK_PROTOCOL_VERSION
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 4000)
+}
+
+export class Worker extends TypedEventEmitter<WorkerEvents> {
+  readonly #node: WorkerNode
+  readonly #capacity: number
+  readonly #executors: Map<string, Executor>
+  readonly #labels: Labels
+  readonly #requestTimeoutMs: number
+  readonly #handBackTimeoutMs: number
+  readonly #statusIntervalMs: number
+  readonly #maxInputBytes: number
+  readonly #running = new Map<string, RunningTask>()
+  readonly #offering = new Set<string>()
+  #unsubscribe: (() => void) | undefined
+  #statusTimer: ReturnType<typeof setInterval> | undefined
+  #publishStatus: (() => void) | undefined
+  #started = false
+
+  constructor(node: WorkerNode, options: WorkerOptions = {}) {
+    super()
+    this.#node = node
+    this.#capacity = options.capacity ?? 1
+    if (!Number.isInteger(this.#capacity) || this.#capacity <= 0) throw new RangeError(`capacity must be a positive integer, got ${this.#capacity}`)
+    this.#executors = new Map(Object.entries(options.executors ?? builtinExecutors()))
+    this.#labels = options.labels ?? {}
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000
+    this.#handBackTimeoutMs = options.handBackTimeoutMs ?? 3_000
+    this.#statusIntervalMs = options.statusIntervalMs ?? 5_000
+    this.#maxInputBytes = options.maxInputBytes ?? 256 * 1024 * 1024
+  }
+
+  /** Task ids this worker is running now. */
+  get running(): string[] {
+    return [...this.#running.keys()]
+  }
+
+  capabilities(): WorkerCapabilities {
+    return { executors: [...this.#executors.keys()], capacity: this.#capacity, running: this.#running.size, labels: this.#labels }
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    const announcements = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
+    this.#unsubscribe = announcements.subscribe((announcement, from) => { this.#onAnnouncement(announcement, from) })
+    const status = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
+    this.#publishStatus = () => {
+      status.publish({ v: V, worker: this.capabilities() }).catch((err: unknown) => {
+        this.#protocolError(WORKER_STATUS_TOPIC, undefined, err)
+      })
+    }
+    this.#publishStatus()
+    this.#statusTimer = setInterval(() => this.#publishStatus?.(), this.#statusIntervalMs)
+  }
+
+  /**
+   * Stops offering, aborts running tasks and hands them back to their scheduler (so they are
+   * re-queued at once rather than after the lease), all within `handBackTimeoutMs`.
+   */
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    this.#unsubscribe?.()
+    clearInterval(this.#statusTimer)
+    const deadline = AbortSignal.timeout(this.#handBackTimeoutMs)
+    const tasks = [...this.#running.values()]
+    const toHandBack = tasks.filter((task) => !task.reporting)
+    for (const task of toHandBack) {
+      task.reporting = true
+      task.controller.abort(new HandBackError('worker stopping'))
+    }
+    const handBacks = toHandBack.map(async (task) => {
+      const reported = await this.#report(task, { outcome: 'released', reason: 'worker stopping' }, deadline, 1)
+      this.#finished(task, 'handed-back', { reported })
+    })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([
+      Promise.allSettled([...handBacks, ...tasks.map((t) => t.done)]),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#handBackTimeoutMs) }),
+    ])
+    clearTimeout(timer)
+  }
+
+  #freeSlots(): number {
+    return this.#capacity - this.#running.size - this.#offering.size
+  }
+
+  #canRun(task: AnnouncedTask): boolean {
+    if (!this.#executors.has(task.executor)) return false
+    if (this.#running.has(task.id) || this.#offering.has(task.id)) return false
+    for (const [key, value] of Object.entries(task.requirements?.labels ?? {})) if (this.#labels[key] !== value) return false
+    return true
+  }
+
+  /** Runs on GossipSub delivery: decides synchronously and starts offers without awaiting them. */
+  #onAnnouncement(announcement: Announcement, from: PeerId): void {
+    if (!this.#started) return
+    // The signed author must be the scheduler the announcement names: offers go to the author.
+    if (announcement.scheduler !== from.toString()) return
+    let rememberedAddresses = false
+    for (const task of announcement.tasks) {
+      if (this.#freeSlots() <= 0) return
+      if (!this.#canRun(task)) continue
+      if (!rememberedAddresses) {
+        rememberedAddresses = true
+        this.#rememberAddresses(from, announcement.addrs)
+      }
+      this.#offering.add(task.id)
+      void this.#offer(task, from).finally(() => this.#offering.delete(task.id))
+    }
+  }
+
+  #rememberAddresses(peer: PeerId, addrs: string[]): void {
+    if (this.#node.libp2p.getConnections(peer).length > 0) return
+    const multiaddrs = []
+    for (const addr of addrs) {
+      try {
+        multiaddrs.push(multiaddr(addr))
+      } catch {
+        // an address we cannot parse is no use for dialling; the rest may be
+      }
+    }
+    void this.#node.libp2p.peerStore.merge(peer, { multiaddrs }).catch((err: unknown) => this.#protocolError('peer-store', undefined, err))
+  }
+
+  async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<void> {
+    let response
+    try {
+      response = await this.#node.rpc.request(scheduler, OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema },
+        { v: V, taskId: task.id, worker: this.capabilities() }, { timeout: this.#requestTimeoutMs })
+    } catch (err) {
+      this.#protocolError(OFFER_PROTOCOL, task.id, err)
+      return
+    }
+    if (!response.assigned) {
+      this.safeDispatchEvent('offer:declined', { detail: { taskId: task.id, reason: response.reason } })
+      return
+    }
+    this.#run(response.task, scheduler)
+  }
+
+  #run(assignment: Assignment, scheduler: PeerId): void {
+    const controller = new AbortController()
+    const task: RunningTask = { assignment, scheduler, controller, lastRenewedAt: Date.now(), reporting: false, done: Promise.resolve() }
+    this.#running.set(assignment.id, task)
+    const detail = { taskId: assignment.id, scheduler: scheduler.toString(), attempt: assignment.attempt }
+    this.safeDispatchEvent('task:assigned', { detail })
+    if (!this.#started) {
+      // Assigned while stopping: give it straight back.
+      controller.abort(new HandBackError('worker stopping'))
+      task.done = this.#report(task, { outcome: 'released', reason: 'worker stopping' }, AbortSignal.timeout(this.#handBackTimeoutMs), 1)
+        .then((reported) => this.#finished(task, 'handed-back', { reported }))
+      return
+    }
+    task.done = this.#execute(task)
+  }
+
+  async #execute(task: RunningTask): Promise<void> {
+    const { assignment, controller } = task
+    const executor = this.#executors.get(assignment.executor) as Executor
+    const timeout = assignment.timeoutMs !== undefined ? AbortSignal.timeout(assignment.timeoutMs) : undefined
+    const signal = timeout === undefined ? controller.signal : AbortSignal.any([controller.signal, timeout])
+    const renewEvery = Math.max(Math.floor(assignment.lease.ttlMs / 3), 10)
+    const renewTimer = setInterval(() => { void this.#renew(task) }, renewEvery)
+    // The first progress message moves the task to 'running' on the scheduler and renews the lease.
+    this.#sendProgress(task, 0, 'started')
+    try {
+      const result = await executor({
+        taskId: assignment.id,
+        input: this.#input(task, signal),
+        signal,
+        progress: (fraction, message) => this.#sendProgress(task, fraction, message),
+      })
+      if (controller.signal.aborted) throw controller.signal.reason
+      clearInterval(renewTimer)
+      task.reporting = true
+      const reported = await this.#report(task, { outcome: 'succeeded', result }, undefined, 3)
+      this.#finished(task, 'succeeded', { result, reported })
+    } catch (err) {
+      clearInterval(renewTimer)
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
+      if (reason instanceof HandBackError) return // stop() reports the hand-back
+      if (reason instanceof LeaseLostError) {
+        this.#finished(task, 'lease-lost', { error: reason.message, reported: 'not-sent' })
+        return
+      }
+      task.reporting = true
+      const error = timeout?.aborted === true ? `timed out after ${assignment.timeoutMs} ms` : errorText(err)
+      const reported = await this.#report(task, { outcome: 'failed', error, retryable: err instanceof RetryableTaskError }, undefined, 3)
+      this.#finished(task, 'failed', { error, reported })
+    } finally {
+      clearInterval(renewTimer)
+    }
+  }
+
+  #input(task: RunningTask, signal: AbortSignal): TaskInput {
+    const { input, id } = task.assignment
+    const leaseId = task.assignment.lease.id
+    const chunks = async function* (this: Worker): AsyncGenerator<Uint8Array> {
+      if (input.inline !== undefined) {
+        yield new Uint8Array(Buffer.from(input.inline, 'base64'))
+        return
+      }
+      const stream = await this.#node.libp2p.dialProtocol(task.scheduler, INPUT_PROTOCOL, { signal, runOnLimitedConnection: true })
+      yield* fetchInput(stream, { v: V, taskId: id, leaseId }, { signal, maxBytes: this.#maxInputBytes })
+    }.bind(this)
+    const bytes = async (): Promise<Uint8Array> => {
+      const parts: Uint8Array[] = []
+      for await (const chunk of chunks()) parts.push(chunk)
+      return new Uint8Array(Buffer.concat(parts))
+    }
+    return {
+      kind: input.kind,
+      size: input.size,
+      stream: chunks,
+      bytes,
+      text: async () => new TextDecoder().decode(await bytes()),
+    }
+  }
+
+  async #renew(task: RunningTask): Promise<void> {
+    const { assignment, controller } = task
+    if (controller.signal.aborted) return
+    try {
+      const response = await this.#node.rpc.request(task.scheduler, RENEW_PROTOCOL, { request: RenewRequestSchema, response: LeaseResponseSchema },
+        { v: V, taskId: assignment.id, leaseId: assignment.lease.id }, { timeout: this.#requestTimeoutMs, signal: controller.signal })
+      this.#leaseAnswer(task, response.status)
+    } catch (err) {
+      if (controller.signal.aborted) return
+      this.#protocolError(RENEW_PROTOCOL, assignment.id, err)
+      this.#checkLocalLease(task)
+    }
+  }
+
+  #sendProgress(task: RunningTask, fraction?: number, message?: string): void {
+    const { assignment, controller } = task
+    if (controller.signal.aborted) return
+    const request = {
+      v: V, taskId: assignment.id, leaseId: assignment.lease.id,
+      ...(fraction !== undefined ? { fraction } : {}),
+      ...(message !== undefined ? { message: message.slice(0, 512) } : {}),
+    } as const
+    this.#node.rpc.request(task.scheduler, PROGRESS_PROTOCOL, { request: ProgressRequestSchema, response: LeaseResponseSchema },
+      request, { timeout: this.#requestTimeoutMs, signal: controller.signal })
+      .then((response) => this.#leaseAnswer(task, response.status))
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted) this.#protocolError(PROGRESS_PROTOCOL, assignment.id, err)
+      })
+  }
+
+  #leaseAnswer(task: RunningTask, status: 'renewed' | 'lost'): void {
+    if (status === 'renewed') {
+      task.lastRenewedAt = Date.now()
+      return
+    }
+    task.controller.abort(new LeaseLostError(`the scheduler no longer grants task ${task.assignment.id} to this worker`))
+  }
+
+  /** Without a renewal for a whole lease the scheduler has re-queued the task: stop working on it. */
+  #checkLocalLease(task: RunningTask): void {
+    if (Date.now() - task.lastRenewedAt > task.assignment.lease.ttlMs) {
+      task.controller.abort(new LeaseLostError(`no lease renewal for task ${task.assignment.id} within ${task.assignment.lease.ttlMs} ms`))
+    }
+  }
+
+  /** Sends a report, retrying transport failures up to `tries` times; returns the scheduler's verdict. */
+  async #report(
+    task: RunningTask,
+    outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string },
+    signal: AbortSignal | undefined,
+    tries: number,
+  ): Promise<ReportResponse['status'] | 'not-sent'> {
+    const report = { v: V, taskId: task.assignment.id, leaseId: task.assignment.lease.id, ...outcome } as ReportRequest
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      try {
+        const response = await this.#node.rpc.request(task.scheduler, REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
+          report, { timeout: this.#requestTimeoutMs, ...(signal !== undefined ? { signal } : {}) })
+        if (response.status === 'refused') this.#protocolError(REPORT_PROTOCOL, task.assignment.id, new Error('the scheduler refused the report: lease no longer held'))
+        return response.status
+      } catch (err) {
+        this.#protocolError(REPORT_PROTOCOL, task.assignment.id, err)
+        if (signal?.aborted === true || attempt === tries) break
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)))
+      }
+    }
+    return 'not-sent'
+  }
+
+  #finished(
+    task: RunningTask,
+    outcome: TaskOutcome,
+    extra: { result?: JsonValue; error?: string; reported: ReportResponse['status'] | 'not-sent' },
+  ): void {
+    this.#running.delete(task.assignment.id)
+    this.safeDispatchEvent('task:finished', {
+      detail: { taskId: task.assignment.id, scheduler: task.scheduler.toString(), attempt: task.assignment.attempt, outcome, ...extra },
+    })
+  }
+
+  #protocolError(protocol: string, taskId: string | undefined, err: unknown): void {
+    this.safeDispatchEvent('protocol:error', { detail: { protocol, ...(taskId !== undefined ? { taskId } : {}), error: errorText(err) } })
+  }
+}
