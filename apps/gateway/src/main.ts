@@ -1,18 +1,9 @@
-#!/usr/bin/env node
-// hypha-gateway: entry point. Boots the NestJS application context (no listeners yet).
+// hypha-gateway: the public node of a Hypha network: circuit relay server, DHT server, AutoNAT
+// server and GossipSub peer (all from createNode's gateway role). It runs no tasks.
 import 'reflect-metadata'
-import { NestFactory } from '@nestjs/core'
-import { GatewayModule } from './app.module.js'
+import { runNodeApp } from '@hypha/app-kit'
+import { defineConfigSchema } from '@hypha/network-core'
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.length === 0) {
-    process.stdout.write('usage: hypha-gateway <command>\n\nThe gateway role is not implemented yet (see the services issue).\n')
-    return argv.length === 0 ? 2 : 0
-  }
-  const app = await NestFactory.createApplicationContext(GatewayModule, { logger: false })
-  await app.close()
-  process.stderr.write('hypha-gateway: unknown command: ' + argv.join(' ') + '\n')
-  return 2
-}
+export const gatewayConfigSchema = defineConfigSchema({})
 
-process.exitCode = await main(process.argv.slice(2))
+await runNodeApp({ name: 'hypha-gateway', role: 'gateway', schema: gatewayConfigSchema })

@@ -1,0 +1,51 @@
+// The root module of every Hypha service: configuration, the node, logs, health, metrics,
+// peers and shutdown, plus the role's own modules. Built around a node that already runs.
+
+import type { HyphaNode, NetworkConfig } from '@hypha/network-core'
+import { type DynamicModule, Module, type Type } from '@nestjs/common'
+import { LoggerModule } from 'nestjs-pino'
+import { ConfigModule } from '../config/config.module.js'
+import { HealthModule } from '../health/health.module.js'
+import type { AppLogger } from '../logging/logger.js'
+import { MetricsModule } from '../metrics/metrics.module.js'
+import { NetworkModule } from '../network/network.module.js'
+import { PeersModule } from '../peers/peers.module.js'
+import { ShutdownModule } from '../shutdown/shutdown.module.js'
+import type { ShutdownOptions } from '../shutdown/shutdown.service.js'
+
+export type RoleModule = DynamicModule | Type
+
+export interface NodeAppModuleOptions {
+  config: NetworkConfig
+  node: HyphaNode
+  logger: AppLogger
+  roleModules?: readonly RoleModule[]
+  shutdown?: Partial<ShutdownOptions>
+}
+
+/** Probes and scrapes arrive every few seconds: logging each would drown the useful lines. */
+const QUIET_PATHS = ['/health/', '/metrics']
+
+@Module({})
+export class NodeAppModule {
+  static forRoot(options: NodeAppModuleOptions): DynamicModule {
+    return {
+      module: NodeAppModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        NetworkModule.forRoot(options.node),
+        ShutdownModule.forRoot(options.shutdown),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger: options.logger,
+            autoLogging: { ignore: (req) => QUIET_PATHS.some((p) => (req.url ?? '').startsWith(p)) },
+          },
+        }),
+        HealthModule,
+        MetricsModule,
+        PeersModule,
+        ...(options.roleModules ?? []),
+      ],
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// Health probes over HTTP. Needs NetworkModule (global) for the node.
+import { Global, Module } from '@nestjs/common'
+import { TerminusModule } from '@nestjs/terminus'
+import { HealthController } from './health.controller.js'
+import { NodeLiveIndicator } from './node-live.indicator.js'
+import { ReadinessChecks } from './readiness-checks.js'
+import { RoleReadyIndicator } from './role-ready.indicator.js'
+
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
+  controllers: [HealthController],
+  providers: [NodeLiveIndicator, RoleReadyIndicator, ReadinessChecks],
+  exports: [ReadinessChecks],
+})
+export class HealthModule {}
