@@ -8,7 +8,7 @@ import { byteStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TokenBucket, quicBandwidthWarning } from '../src/connection/bandwidth/index.js'
 import type { HyphaNode } from '../src/node/hypha-node.js'
-import { TestNetwork, addressOf } from './fixtures/network.js'
+import { TestNetwork, addressOf } from '../src/testing/test-network.js'
 
 const SINK = '/test/bandwidth-sink/1.0.0'
 const SIZE = 2 ** 20

@@ -1,7 +1,7 @@
 // Discovery through the node factory: a Kademlia DHT of 20 in-process nodes (mTLS, loopback)
 // that only know one bootstrap peer, in which every node finds every other with find-peer.
 import type { HyphaNode } from '../src/node/hypha-node.js'
-import { TestNetwork, addressOf, waitFor } from './fixtures/network.js'
+import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const SIZE = 20
 let net: TestNetwork

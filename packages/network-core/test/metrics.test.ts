@@ -12,7 +12,7 @@ import { defineProtocol } from '../src/messaging/request-response.js'
 import { NODE_METRIC_NAMES } from '../src/metrics/node-metrics.js'
 import { createNode } from '../src/node/create-node.js'
 import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
-import { TestNetwork, addressOf, waitFor } from './fixtures/network.js'
+import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/hypha-test/metrics-echo/1.0.0', {
   request: z.object({ text: z.string() }),

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import { type HyphaNode, transportOf } from '../src/node/hypha-node.js'
 import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
-import { TestNetwork, addressOf, waitFor } from './fixtures/network.js'
+import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/test/echo/1.0.0', {
   request: z.object({ text: z.string() }),

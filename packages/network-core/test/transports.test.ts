@@ -2,7 +2,7 @@
 // QUIC preferred, fallback to TCP when QUIC does not answer, and exclude_cidrs refusing dials.
 import { multiaddr } from '@multiformats/multiaddr'
 import { transportOf } from '../src/node/hypha-node.js'
-import { TestNetwork, addressOf } from './fixtures/network.js'
+import { TestNetwork, addressOf } from '../src/testing/test-network.js'
 
 let net: TestNetwork
 

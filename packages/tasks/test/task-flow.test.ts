@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { HyphaNode } from '@hypha/network-core'
 import { fetchInput, INPUT_PROTOCOL, relayTaskTopics, Scheduler, TASK_PROTOCOL_VERSION, TASK_TOPICS, type TaskView, Worker } from '../src/index.js'
-import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from './fixtures/network.js'
+import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from '@hypha/network-core/testing'
 
 const LEASE_MS = 1_500
 const nodeOptions = {
