@@ -1,18 +1,16 @@
-#!/usr/bin/env node
-// hypha-worker: entry point. Boots the NestJS application context (no listeners yet).
+// hypha-worker: joins through the gateway (DHT client, relay reservations when unreachable,
+// DCUtR from createNode's worker role), offers for announced tasks it can run, executes them
+// (echo, sleep, sha256; no shell executor) and reports back.
 import 'reflect-metadata'
-import { NestFactory } from '@nestjs/core'
-import { WorkerModule } from './app.module.js'
+import { runNodeApp } from '@hypha/app-kit'
+import { TASK_TOPICS } from '@hypha/tasks'
+import { workerConfigSchema } from './worker-config.js'
+import { WorkerModule } from './worker.module.js'
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.length === 0) {
-    process.stdout.write('usage: hypha-worker <command>\n\nThe worker role is not implemented yet (see the services issue).\n')
-    return argv.length === 0 ? 2 : 0
-  }
-  const app = await NestFactory.createApplicationContext(WorkerModule, { logger: false })
-  await app.close()
-  process.stderr.write('hypha-worker: unknown command: ' + argv.join(' ') + '\n')
-  return 2
-}
-
-process.exitCode = await main(process.argv.slice(2))
+await runNodeApp({
+  name: 'hypha-worker',
+  role: 'worker',
+  schema: workerConfigSchema,
+  roleModules: [WorkerModule],
+  pubsubTopics: TASK_TOPICS,
+})
