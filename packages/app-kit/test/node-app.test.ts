@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeDevPki } from '@hypha/mtls'
-import { type Proc, readyLine, runToEnd, start, waitFor, withTimeout } from './cli-process.js'
+import { type Proc, readyLine, runToEnd, start, waitFor, withTimeout } from '../src/testing/app-process.js'
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'gateway-app.js')
 const LOOPBACK_ENV = {

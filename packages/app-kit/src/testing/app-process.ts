@@ -1,4 +1,5 @@
-// Spawning a node app binary in tests: output capture, polling without fixed sleeps, cleanup.
+// Test support (exported as @hypha/app-kit/testing): spawning a node app binary, output capture,
+// polling without fixed sleeps.
 import { type ChildProcess, spawn } from 'node:child_process'
 
 export interface Proc {

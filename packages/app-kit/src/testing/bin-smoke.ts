@@ -1,0 +1,60 @@
+// The smoke test every app's committed bin gets (jest globals): --help, init (writes a file, and
+// prints one holding the role's own checks), run -> /health/ready 200 with the right role ->
+// SIGTERM -> exit 0. Each app calls it once with its own bin and environment.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeDevPki } from '@hypha/mtls'
+import type { NodeRole } from '@hypha/network-core'
+import { type Proc, readyLine, runToEnd, start, waitFor } from './app-process.js'
+
+export interface BinSmokeOptions {
+  /** Absolute path of the committed bin file. */
+  bin: string
+  name: string
+  role: NodeRole
+  /** Extra environment for `run` (config overrides). */
+  env?: NodeJS.ProcessEnv
+  /** A pattern the printed example config must match (the role's own section). */
+  initPrints?: RegExp
+}
+
+export function binSmokeTest(options: BinSmokeOptions): void {
+  let dir: string
+  const running: Proc[] = []
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `${options.name}-bin-`))
+    await writeDevPki({ dir: join(dir, 'certs'), organisation: 'acme', nodes: [options.role] })
+  })
+  afterEach(() => {
+    for (const proc of running.splice(0)) if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL')
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('prints help and writes a config', async () => {
+    const help = await runToEnd(options.bin, ['--help'], { cwd: dir })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain(`usage: ${options.name}`)
+    expect((await runToEnd(options.bin, ['init', '-o', 'node.toml', '-n', options.role], { cwd: dir })).code).toBe(0)
+    const printed = await runToEnd(options.bin, ['init', '-n', options.role], { cwd: dir })
+    expect(printed.code).toBe(0)
+    if (options.initPrints !== undefined) expect(printed.stdout).toMatch(options.initPrints)
+  })
+
+  it(`runs as a ${options.role}, is ready, and stops on SIGTERM with exit 0`, async () => {
+    const proc = start(options.bin, ['run', '-c', 'node.toml'], {
+      cwd: dir,
+      env: { HYPHA_HTTP__LISTEN: '127.0.0.1:0', HYPHA_NETWORK__LISTEN_ADDRESSES: '/ip4/127.0.0.1/tcp/0', ...options.env },
+    })
+    running.push(proc)
+    const ready = await waitFor(() => readyLine(proc), 30_000, `${options.name} ready`)
+    const response = await fetch(`http://${ready.http}/health/ready`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ info: { role: { role: options.role, status: 'up' } } })
+    proc.child.kill('SIGTERM')
+    expect((await proc.exited).code).toBe(0)
+  })
+}
