@@ -3,9 +3,6 @@
 // N dials per encrypter. Rounds interleave the encrypters so machine noise hits all alike.
 // Both ends run in this process (one core does both sides' crypto), so absolute figures are
 // pessimistic; the ratios are what to compare.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -13,15 +10,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { createLibp2p } from 'libp2p'
-import { NodeIdentity, mtlsSecurity, writeDevPki } from '@hypha/mtls'
+import { NodeIdentity, mtlsSecurity } from '@hypha/mtls'
+import { makePki, median, percentile, removeDir } from './lib/common.mjs'
 
 const DIALS = Number(process.env.BENCH_DIALS ?? 50)
 const WARMUP = 5
-
-async function devPki(dir) {
-  const pki = await writeDevPki({ dir, organisation: 'bench', nodes: ['client', 'server'] })
-  return (name) => NodeIdentity.load(pki.nodes[name], { log: { info() {}, warn() {} } })
-}
 
 async function node(options) {
   return createLibp2p({
@@ -49,16 +42,9 @@ async function dialOnce(p, record) {
   while (p.server.getConnections().length > 0) await new Promise((r) => setTimeout(r, 1))
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]
-
-const dir = await mkdtemp(join(tmpdir(), 'hypha-bench-'))
+const { dir, pki } = await makePki(['client', 'server'])
+const identity = (name) => NodeIdentity.load(pki.nodes[name], { log: { info() {}, warn() {} } })
 try {
-  const identity = await devPki(dir)
   const pairs = [
     await pair('mtls', async (role) => {
       const id = await identity(role)
@@ -90,5 +76,5 @@ try {
     `handshake (TCP+yamux, loopback, median of ${DIALS} dials): mtls ${results.mtls.medianMs} ms, @libp2p/tls ${results['libp2p-tls'].medianMs} ms, noise ${results.noise.medianMs} ms; mtls/tls ${report.ratios.mtlsVsLibp2pTls}x, mtls/noise ${report.ratios.mtlsVsNoise}x`,
   )
 } finally {
-  await rm(dir, { recursive: true, force: true })
+  await removeDir(dir)
 }
