@@ -1,7 +1,7 @@
 // @hypha/app-kit: what every Hypha NestJS service shares: the CLI (init/run/probe), config and
 // node providers, health probes, metrics, peers, structured logs and graceful shutdown.
 
-export { createNodeHttpApp, parseHostPort } from './app/create-http-app.js'
+export { createNodeHttpApp, type HttpAppOptions, parseHostPort } from './app/create-http-app.js'
 export { NodeAppModule, type NodeAppModuleOptions, type RoleModule } from './app/node-app.module.js'
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/errors.js'
 export { type InitOptions, initCommand, initConfigText } from './cli/init-command.js'
@@ -37,3 +37,4 @@ export {
   ShutdownService,
 } from './shutdown/shutdown.service.js'
 export { installShutdown, SHUTDOWN_SIGNALS } from './shutdown/signals.js'
+export { type ValidationProblem, ZodValidationPipe } from './http/zod-validation.pipe.js'

@@ -45,3 +45,4 @@ export {
   type ExecutorContext,
   type TaskInput,
 } from './worker/executors.js'
+export { TASK_METRIC_NAMES, attachSchedulerMetrics, attachWorkerMetrics } from './metrics/task-metrics.js'

@@ -2,13 +2,22 @@
 // does, reusable by tests and by roles that need a custom boot.
 import type { INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
-import { ExpressAdapter } from '@nestjs/platform-express'
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express'
 import { Logger } from 'nestjs-pino'
 import { NodeAppModule, type NodeAppModuleOptions } from './node-app.module.js'
 
-export async function createNodeHttpApp(options: NodeAppModuleOptions): Promise<INestApplication> {
-  const app = await NestFactory.create(NodeAppModule.forRoot(options), new ExpressAdapter(), { bufferLogs: true, abortOnError: false })
+export interface HttpAppOptions extends NodeAppModuleOptions {
+  /** Largest JSON request body in bytes (default 100 KiB, Express's own); larger ones get 413. */
+  jsonBodyLimitBytes?: number
+}
+
+export async function createNodeHttpApp(options: HttpAppOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(NodeAppModule.forRoot(options), new ExpressAdapter(), {
+    bufferLogs: true,
+    abortOnError: false,
+  })
   app.useLogger(app.get(Logger))
+  if (options.jsonBodyLimitBytes !== undefined) app.useBodyParser('json', { limit: options.jsonBodyLimitBytes })
   return app
 }
 

@@ -29,6 +29,8 @@ export interface RunOptions<C extends NetworkConfig> {
   roleModules?: readonly RoleModule[]
   pubsubTopics?: readonly string[]
   shutdownTimeoutMs?: number
+  /** Largest JSON request body the role's HTTP API takes (default 100 KiB). */
+  jsonBodyLimitBytes?: number
   onReady?: (running: RunningApp<C>) => Promise<void> | void
 }
 
@@ -49,6 +51,7 @@ export async function runApp<C extends NetworkConfig>(options: RunOptions<C>): P
       node,
       logger,
       shutdown: { hooksTimeoutMs },
+      ...(options.jsonBodyLimitBytes !== undefined ? { jsonBodyLimitBytes: options.jsonBodyLimitBytes } : {}),
       ...(options.roleModules !== undefined ? { roleModules: options.roleModules } : {}),
     })
     installShutdown(app, logger, hooksTimeoutMs + 10_000)

@@ -27,6 +27,8 @@ export interface NodeAppOptions<S extends ConfigSchema> {
   onReady?: (running: RunningApp<AppConfigOf<S>>) => Promise<void> | void
   /** Reported by the health protocol (default: the version of the package holding the entry script). */
   version?: string
+  /** Largest JSON request body of the role's HTTP API, from its config (default 100 KiB). */
+  jsonBodyLimit?: (config: AppConfigOf<S>) => number
   /** Budget of the role's shutdown hooks (default 10 s). */
   shutdownTimeoutMs?: number
   /** Defaults to process.env (HYPHA_CONFIG, HYPHA_LOG_LEVEL and the HYPHA_*__* overrides). */
@@ -125,6 +127,7 @@ async function cli<S extends ConfigSchema>(options: NodeAppOptions<S>, argv: rea
           ...(options.pubsubTopics !== undefined ? { pubsubTopics: options.pubsubTopics } : {}),
           ...(options.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: options.shutdownTimeoutMs } : {}),
           ...(options.onReady !== undefined ? { onReady: options.onReady } : {}),
+          ...(options.jsonBodyLimit !== undefined ? { jsonBodyLimitBytes: options.jsonBodyLimit(config) } : {}),
         })
         return undefined
       }

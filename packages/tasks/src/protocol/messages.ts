@@ -207,8 +207,9 @@ export type InputHeader = z.infer<typeof InputHeaderSchema>
 
 // ---- what the scheduler's HTTP API accepts (the app parses request bodies with it) ----
 
+// No length limit here: the scheduler's max input size applies to text and bytes alike (413).
 export const TaskInputSchema = z.union([
-  z.string().max(LIMITS.inlineInputBytes * 64),
+  z.string(),
   z.strictObject({ base64: z.base64() }),
 ])
 

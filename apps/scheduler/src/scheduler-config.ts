@@ -1,0 +1,35 @@
+// The scheduler's configuration: the shared network sections plus [scheduler] (leases, retries,
+// announcements and how large a task input may be).
+import { defineConfigSchema, durationSchema, sizeSchema } from '@hypha/network-core'
+import { z } from 'zod'
+
+export const schedulerConfigSchema = defineConfigSchema({
+  scheduler: z
+    .strictObject({
+      lease: durationSchema()
+        .pipe(z.number().int().min(100).max(3_600_000))
+        .prefault('10s')
+        .meta({ description: 'Lease granted per assignment and per renewal; a worker silent this long loses its task.' }),
+      max_attempts: z
+        .int()
+        .min(1)
+        .max(100)
+        .prefault(3)
+        .meta({ description: 'Assignments per task before it fails for good (a task may override it, up to 100).' }),
+      announce_interval: durationSchema()
+        .pipe(z.number().int().min(50))
+        .prefault('1s')
+        .meta({ description: 'Pending tasks are announced again this often until a worker takes them.' }),
+      max_input_size: sizeSchema()
+        .pipe(z.number().int().min(1).max(1024 * 1024 * 1024))
+        .prefault('64MiB')
+        .meta({ description: 'Largest task input accepted by POST /tasks (base64 bodies are 4/3 of it).' }),
+    })
+    .prefault({})
+    .meta({ description: 'Task scheduling.' }),
+})
+
+/** The JSON body that carries a max_input_size input as base64, plus room for the other fields. */
+export function taskBodyLimit(maxInputBytes: number): number {
+  return Math.ceil(maxInputBytes / 3) * 4 + 64 * 1024
+}

@@ -1,0 +1,93 @@
+// Task metrics (prefix hypha_) in the node's prom-client registry: what the scheduler and the
+// worker engines did, counted from their events, and the state they hold, read at scrape time.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Scheduler, TaskView } from '../scheduler/scheduler.js'
+import type { TaskState } from '../scheduler/task-store.js'
+import type { TaskOutcome, Worker } from '../worker/worker.js'
+
+export const TASK_METRIC_NAMES = {
+  tasks: 'hypha_scheduler_tasks',
+  submitted: 'hypha_scheduler_tasks_submitted_total',
+  finished: 'hypha_scheduler_tasks_finished_total',
+  requeued: 'hypha_scheduler_tasks_requeued_total',
+  taskDuration: 'hypha_scheduler_task_duration_seconds',
+  workers: 'hypha_scheduler_workers',
+  workerTasks: 'hypha_worker_tasks_total',
+  workerRunning: 'hypha_worker_tasks_running',
+} as const
+
+const TASK_STATES: readonly TaskState[] = ['pending', 'assigned', 'running', 'succeeded', 'failed']
+const WORKER_OUTCOMES: readonly TaskOutcome[] = ['succeeded', 'failed', 'lease-lost', 'handed-back']
+/** Submission to final state (seconds): a loopback echo (~10 ms) up to a long sleep task. */
+const TASK_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600]
+
+export function attachSchedulerMetrics(scheduler: Scheduler, registry: Registry): void {
+  new Gauge({
+    name: TASK_METRIC_NAMES.tasks,
+    help: 'Tasks held by the scheduler, by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const counts = new Map<TaskState, number>(TASK_STATES.map((state) => [state, 0]))
+      for (const task of await scheduler.listTasks()) counts.set(task.state, (counts.get(task.state) ?? 0) + 1)
+      for (const [state, count] of counts) this.set({ state }, count)
+    },
+  })
+  new Gauge({
+    name: TASK_METRIC_NAMES.workers,
+    help: 'Workers the scheduler knows, by connection (quic, tcp, relay, other, disconnected)',
+    labelNames: ['connection'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const worker of scheduler.workers()) this.inc({ connection: worker.connection })
+    },
+  })
+  const submitted = new Counter({ name: TASK_METRIC_NAMES.submitted, help: 'Tasks accepted (new ids only)', registers: [registry] })
+  const finished = new Counter({
+    name: TASK_METRIC_NAMES.finished,
+    help: 'Tasks that reached a final state',
+    labelNames: ['state'],
+    registers: [registry],
+  })
+  const requeued = new Counter({
+    name: TASK_METRIC_NAMES.requeued,
+    help: 'Attempts that ended without a result (lease expired, handed back, retryable failure)',
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: TASK_METRIC_NAMES.taskDuration,
+    help: 'Time from submission to the final state',
+    labelNames: ['state'],
+    buckets: TASK_DURATION_BUCKETS,
+    registers: [registry],
+  })
+  for (const state of ['succeeded', 'failed'] as const) finished.inc({ state }, 0)
+  const onFinished = (view: TaskView): void => {
+    finished.inc({ state: view.state })
+    duration.observe({ state: view.state }, Math.max(0, view.updatedAt - view.createdAt) / 1000)
+  }
+  scheduler.addEventListener('task:submitted', () => submitted.inc())
+  scheduler.addEventListener('task:requeued', () => requeued.inc())
+  scheduler.addEventListener('task:succeeded', (event) => onFinished(event.detail))
+  scheduler.addEventListener('task:failed', (event) => onFinished(event.detail))
+}
+
+export function attachWorkerMetrics(worker: Worker, registry: Registry): void {
+  const tasks = new Counter({
+    name: TASK_METRIC_NAMES.workerTasks,
+    help: 'Tasks this worker ended, by outcome (succeeded, failed, lease-lost, handed-back)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
+  for (const outcome of WORKER_OUTCOMES) tasks.inc({ outcome }, 0)
+  new Gauge({
+    name: TASK_METRIC_NAMES.workerRunning,
+    help: 'Tasks running on this worker now',
+    registers: [registry],
+    collect() {
+      this.set(worker.running.length)
+    },
+  })
+  worker.addEventListener('task:finished', (event) => tasks.inc({ outcome: event.detail.outcome }))
+}
