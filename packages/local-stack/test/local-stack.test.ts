@@ -1,0 +1,191 @@
+// The three apps together, as child processes on loopback (the local stack of `npm start`):
+// every executor's tasks complete with the right result, a worker killed mid-task loses nothing,
+// a worker of a foreign CA never gets a task, and the HTTP API and endpoints have their shape.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadIdentityMaterial, writeDevPki } from '@hypha/mtls'
+import { LocalStack, type LogLine, loopbackAddresses, type NodeProcess, runDemo } from '../src/index.js'
+
+const LEASE_MS = 2_000
+let dir: string
+let stack: LocalStack
+const logs: LogLine[] = []
+
+interface Task {
+  id: string
+  state: string
+  worker?: string
+  attempts: number
+  result?: unknown
+  error?: string
+}
+
+async function http(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${stack.scheduler.url}${path}`, {
+    ...init,
+    ...(init?.json !== undefined ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.json) } : {}),
+  })
+  const text = await response.text()
+  return { status: response.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text }
+}
+
+async function submit(json: unknown): Promise<string> {
+  const { status, body } = await http('/tasks', { json })
+  if (status !== 201) throw new Error(`POST /tasks answered ${status}: ${JSON.stringify(body)}`)
+  return body.id as string
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+async function finished(id: string, ms = 30_000): Promise<Task> {
+  return until(async () => {
+    const { body } = await http(`/tasks/${id}`)
+    return body.state === 'succeeded' || body.state === 'failed' ? (body as Task) : undefined
+  }, ms, `task ${id} to finish`)
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hypha-stack-'))
+  stack = await LocalStack.start({
+    dir,
+    workers: 2,
+    onLog: (line) => logs.push(line),
+    env: (_name, role) => (role === 'scheduler' ? { HYPHA_SCHEDULER__LEASE: `${LEASE_MS}ms`, HYPHA_SCHEDULER__MAX_INPUT_SIZE: '1MiB' } : {}),
+  })
+}, 120_000)
+
+afterAll(async () => {
+  await stack?.stop(5_000)
+  if (process.env.KEEP_STACK_DIR === undefined) await rm(dir, { recursive: true, force: true })
+}, 60_000)
+
+describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
+  it('runs tasks of every executor to the right result', async () => {
+    const large = randomBytes(200 * 1024) // beyond the inline limit: the worker fetches it over a stream
+    const ids = {
+      echo: await submit({ executor: 'echo', input: 'hello stack' }),
+      sha256: await submit({ executor: 'sha256', input: 'hello' }),
+      sha256Large: await submit({ executor: 'sha256', input: { base64: large.toString('base64') } }),
+      sleep: await submit({ executor: 'sleep', input: '300' }),
+      echoBytes: await submit({ executor: 'echo', input: { base64: Buffer.from([0, 1, 255]).toString('base64') } }),
+    }
+    const results = Object.fromEntries(await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, await finished(id)] as const)))
+    for (const task of Object.values(results)) expect(task).toMatchObject({ state: 'succeeded', attempts: 1 })
+    expect(results.echo?.result).toEqual({ echo: 'hello stack' })
+    expect(results.sha256?.result).toEqual({ sha256: createHash('sha256').update('hello').digest('hex') })
+    expect(results.sha256Large?.result).toEqual({ sha256: createHash('sha256').update(large).digest('hex') })
+    expect(results.sleep?.result).toEqual({ slept: 300 })
+    expect(results.echoBytes?.result).toEqual({ echo: { base64: 'AAH/' } })
+    const workerIds = stack.workers.map((w) => w.info.peerId)
+    for (const task of Object.values(results)) expect(workerIds).toContain(task.worker)
+
+    const { body: list } = await http('/tasks?state=succeeded')
+    expect((list as Task[]).map((t) => t.id)).toEqual(expect.arrayContaining(Object.values(ids)))
+  }, 60_000)
+
+  it('answers bad requests with clear errors and keeps idempotent ids', async () => {
+    const invalid = await http('/tasks', { json: { executor: 'Bad Name', input: 1, extra: true } })
+    expect(invalid.status).toBe(400)
+    expect(invalid.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['(root)', 'executor', 'input'])
+
+    expect((await http('/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"executor":' })).status).toBe(400)
+    expect((await http('/tasks/no-such-task')).status).toBe(404)
+    expect((await http('/tasks?state=sleeping')).status).toBe(400)
+
+    const first = await http('/tasks', { json: { id: 'job-1', executor: 'echo', input: 'a' } })
+    expect(first).toEqual({ status: 201, body: { id: 'job-1' } })
+    expect(await http('/tasks', { json: { id: 'job-1', executor: 'echo', input: 'a' } })).toEqual({ status: 200, body: { id: 'job-1' } })
+    expect((await http('/tasks', { json: { id: 'job-1', executor: 'echo', input: 'b' } })).status).toBe(409)
+
+    // max_input_size is 1 MiB here: the engine refuses a larger input, the body parser a larger body
+    expect((await http('/tasks', { json: { executor: 'echo', input: 'x'.repeat(1024 * 1024 + 1) } })).status).toBe(413)
+    expect((await http('/tasks', { json: { executor: 'echo', input: 'x'.repeat(2 * 1024 * 1024) } })).status).toBe(413)
+    // the scheduler is still fine
+    expect((await finished('job-1')).result).toEqual({ echo: 'a' })
+  }, 60_000)
+
+  it('serves health, metrics and peers on every node', async () => {
+    for (const node of stack.nodes) {
+      const live = await fetch(`${node.url}/health/live`)
+      expect(live.status).toBe(200)
+      const ready = await fetch(`${node.url}/health/ready`)
+      expect(ready.status).toBe(200)
+      expect(await ready.json()).toMatchObject({ status: 'ok', info: { role: { role: node.role, status: 'up' } } })
+
+      const metrics = await (await fetch(`${node.url}/metrics`)).text()
+      expect(metrics).toMatch(/^hypha_connections\{transport="quic",path="direct"\} \d+$/m)
+      expect(metrics).toContain('# TYPE hypha_request_duration_seconds histogram')
+      if (node.role === 'scheduler') expect(metrics).toMatch(/^hypha_scheduler_tasks_finished_total\{state="succeeded"\} [1-9]\d*$/m)
+      if (node.role === 'worker') expect(metrics).toMatch(/^hypha_worker_tasks_total\{outcome="succeeded"\} \d+$/m)
+
+      const peers = (await (await fetch(`${node.url}/peers`)).json()) as Array<Record<string, unknown>>
+      expect(peers.length).toBeGreaterThan(0)
+      for (const peer of peers) {
+        expect(peer).toMatchObject({ id: expect.any(String), addresses: expect.any(Array), transport: expect.any(String), direct: expect.any(Boolean) })
+        expect(peer).toHaveProperty('latencyMs')
+      }
+    }
+    const { body: workers } = await http('/workers')
+    expect((workers as Array<{ id: string }>).map((w) => w.id).sort()).toEqual(stack.workers.map((w) => w.info.peerId).sort())
+    expect(workers[0]).toMatchObject({ executors: expect.arrayContaining(['echo', 'sleep', 'sha256']), capacity: 2, connection: expect.any(String), lastSeen: expect.any(Number) })
+  }, 30_000)
+
+  it('never gives a task to a worker of a foreign CA', async () => {
+    const foreignPki = await writeDevPki({ dir: join(dir, 'foreign-pki'), organisation: 'mallory', nodes: ['intruder'] })
+    const intruderFiles = foreignPki.nodes.intruder
+    if (intruderFiles === undefined) throw new Error('no intruder identity')
+    const intruderId = (await loadIdentityMaterial(intruderFiles)).peerId.toString()
+    // it knows where the scheduler is, not only the gateway
+    const bootstrap = [...loopbackAddresses(stack.gateway.info), ...loopbackAddresses(stack.scheduler.info)]
+    const intruder = (await stack.addWorker('intruder', { identity: intruderFiles, waitReady: false, bootstrap })) as NodeProcess
+    // gateway and scheduler refuse it (logged with the reason) ...
+    for (const node of ['gateway', 'scheduler']) {
+      const refusal = await until(
+        async () => logs.find((l) => l.node === node && l.msg === 'peer refused' && l.fields.peerId === intruderId),
+        30_000,
+        `the ${node} to refuse the intruder`,
+      )
+      expect(refusal.fields.reason).toBe('untrusted')
+    }
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => submit({ executor: 'echo', input: `secret ${i}` })))
+    for (const id of ids) expect((await finished(id)).worker).not.toBe(intruderId)
+    // ... the scheduler never counted it as a worker, and it never ran anything
+    const { body: workers } = await http('/workers')
+    expect((workers as Array<{ id: string }>).map((w) => w.id)).not.toContain(intruderId)
+    expect(logs.some((l) => l.node === 'intruder' && l.msg === 'task assigned')).toBe(false)
+    expect(intruder.running).toBe(true)
+  }, 60_000)
+
+  it('completes the task of a worker killed mid-task on the other worker', async () => {
+    const id = await submit({ executor: 'sleep', input: '3000' })
+    const running = await until(async () => {
+      const { body } = await http(`/tasks/${id}`)
+      return body.state === 'running' ? (body as Task) : undefined
+    }, 20_000, 'the task to run')
+    const victim = stack.workers.find((w) => w.info.peerId === running.worker)
+    if (victim === undefined) throw new Error(`task runs on an unknown worker ${running.worker}`)
+    await stack.kill(victim.name)
+    const done = await finished(id, 30_000)
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 2, result: { slept: 3000 } })
+    expect(done.worker).not.toBe(running.worker)
+    expect(logs.some((l) => l.node === 'scheduler' && l.msg === 'task re-queued' && l.fields.task === id)).toBe(true)
+  }, 60_000)
+
+  it('runs the demo batch against the stack with every result verified', async () => {
+    const lines: string[] = []
+    const report = await runDemo({ scheduler: stack.scheduler.url, tasks: 9, sha256Bytes: 64 * 1024, write: (l) => lines.push(l) })
+    expect(report).toMatchObject({ submitted: 9, succeeded: 9, verified: 9, failed: 0, mismatches: [] })
+    expect(lines.at(-1)).toBeDefined()
+    expect(lines.some((l) => l.includes('9/9 results verified'))).toBe(true)
+  }, 90_000)
+})
