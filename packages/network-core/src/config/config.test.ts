@@ -304,6 +304,7 @@ describe('roles', () => {
         slots: z.int().min(1).prefault(2).describe('Tasks run at the same time.'),
         work_dir: z.string().prefault('/var/lib/hypha').describe('Scratch space for tasks.'),
         task_timeout: z.string().prefault('1h').describe('Task time limit.'),
+        labels: z.record(z.string(), z.string()).prefault({}).describe('Labels.'),
       })
       .prefault({})
       .describe('Worker role.'),
@@ -316,6 +317,18 @@ describe('roles', () => {
     expect(config.worker.workDir).toBe('/tmp/w')
     expect(config.network.maxConnections).toBe(300)
     expect(issuesOf(() => parseConfig(`${OPEN}[worker]\nslot = 4`, {}, workerSchema))[0]?.expected).toContain('did you mean "slots"')
+  })
+
+  it('takes a table of strings from the environment as key=value pairs', () => {
+    expect(parseConfig(OPEN, { HYPHA_WORKER__LABELS: 'gpu=a100, zone = eu-1,url=a=b' }, workerSchema).worker.labels).toEqual({
+      gpu: 'a100',
+      zone: 'eu-1',
+      url: 'a=b',
+    })
+    expect(parseConfig(OPEN, { HYPHA_WORKER__LABELS: '' }, workerSchema).worker.labels).toEqual({})
+    const [issue] = issuesOf(() => parseConfig(OPEN, { HYPHA_WORKER__LABELS: 'gpu' }, workerSchema))
+    expect(issue).toMatchObject({ path: 'worker.labels', source: 'env HYPHA_WORKER__LABELS' })
+    expect(issue?.expected).toContain('key=value,key2=value2')
   })
 
   it('its example includes the role section and parses', () => {

@@ -37,6 +37,14 @@ function coerce(text: string, kind: ReturnType<typeof leafKind>): unknown {
             .split(',')
             .map((item) => item.trim())
             .filter((item) => item !== '')
+    case 'table': {
+      // `key=value,key2=value2` (e.g. HYPHA_WORKER__LABELS=gpu=a100,zone=eu); anything else is
+      // passed on as text, so the error names the variable and the expected form
+      if (trimmed === '') return {}
+      const pairs = trimmed.split(',').map((item) => item.trim()).filter((item) => item !== '')
+      if (!pairs.every((pair) => /^[^=]+=/.test(pair))) return text
+      return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]))
+    }
     case 'string':
       return text
   }

@@ -104,6 +104,8 @@ function describeType(expected: string): string {
       return 'a list'
     case 'object':
       return 'a table'
+    case 'record':
+      return 'a table of key = value (in the environment: key=value,key2=value2)'
     default:
       return expected
   }

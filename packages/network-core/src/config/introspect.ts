@@ -5,7 +5,7 @@ import { z } from 'zod'
 type AnySchema = z.core.$ZodType
 
 /** How an environment variable's text is coerced for a key. */
-export type LeafKind = 'boolean' | 'number' | 'string' | 'unit' | 'list'
+export type LeafKind = 'boolean' | 'number' | 'string' | 'unit' | 'list' | 'table'
 
 function def(schema: AnySchema): z.core.$ZodTypeDef & Record<string, unknown> {
   return schema._zod.def as z.core.$ZodTypeDef & Record<string, unknown>
@@ -47,6 +47,8 @@ export function leafKind(schema: AnySchema): LeafKind {
       return 'number'
     case 'array':
       return 'list'
+    case 'record':
+      return 'table'
     case 'string':
     case 'enum':
     case 'literal':
