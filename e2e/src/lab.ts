@@ -1,0 +1,47 @@
+// What every e2e topology shares: a temp dir with the PKI, networks with unique names and
+// subnets, and cleanup of everything the test made (containers first, then networks).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createNetwork, type NetworkSpec, removeNetwork } from './docker-cli.js'
+import type { HyphaNode } from './hypha-node.js'
+
+export class Lab {
+  readonly networks: string[] = []
+  readonly nodes: HyphaNode[] = []
+  readonly others: Array<{ stop(): Promise<unknown> }> = []
+  /** Second octet of this lab's 10.x.0.0/16 (random: labs of crashed runs must not clash). */
+  readonly octet = 100 + Math.floor(Math.random() * 150)
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
+
+  static async create(name: string): Promise<Lab> {
+    return new Lab(name, await mkdtemp(join(tmpdir(), `hypha-e2e-${name}-`)))
+  }
+
+  /** A network 10.<octet>.<index>.0/24 named hypha-e2e-<lab>-<name>-<pid>. */
+  async network(name: string, index: number, options: { internal?: boolean } = {}): Promise<NetworkSpec> {
+    const spec: NetworkSpec = {
+      name: `hypha-e2e-${this.name}-${name}-${process.pid}`,
+      subnet: `10.${this.octet}.${index}.0/24`,
+      ...(options.internal !== undefined ? { internal: options.internal } : {}),
+    }
+    await createNetwork(spec)
+    this.networks.push(spec.name)
+    return spec
+  }
+
+  track<T extends HyphaNode>(node: T): T {
+    this.nodes.push(node)
+    return node
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.allSettled([...this.nodes.map((n) => n.stop()), ...this.others.map((o) => o.stop())])
+    for (const network of this.networks) await removeNetwork(network)
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
