@@ -22,11 +22,35 @@ export interface NetworkSpec {
   internal?: boolean
 }
 
+/**
+ * With dockerd's --iptables=false the host routes between all bridges, so an "internal" LAN would
+ * be reachable from the internet network through the host. These host rules stop any routed
+ * traffic into or out of the LAN's bridge: its only way out is its router.
+ */
+function isolationRules(bridge: string): string[][] {
+  return [
+    ['FORWARD', '!', '-i', bridge, '-o', bridge, '-j', 'DROP'],
+    ['FORWARD', '-i', bridge, '!', '-o', bridge, '-j', 'DROP'],
+  ]
+}
+
+async function bridgeOf(network: string): Promise<string> {
+  return `br-${(await docker('network', 'inspect', '-f', '{{.Id}}', network)).slice(0, 12)}`
+}
+
 export async function createNetwork(spec: NetworkSpec): Promise<void> {
   await docker('network', 'create', '--driver', 'bridge', '--subnet', spec.subnet, ...(spec.internal === true ? ['--internal'] : []), spec.name)
+  if (spec.internal === true) {
+    const bridge = await bridgeOf(spec.name)
+    for (const rule of isolationRules(bridge)) await run('iptables', ['-I', ...rule])
+  }
 }
 
 export async function removeNetwork(name: string): Promise<void> {
+  const bridge = await bridgeOf(name).catch(() => undefined)
+  if (bridge !== undefined) {
+    for (const rule of isolationRules(bridge)) await run('iptables', ['-D', ...rule]).catch(() => undefined)
+  }
   await docker('network', 'rm', name).catch(() => undefined)
 }
 

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createNetwork, type NetworkSpec, removeNetwork } from './docker-cli.js'
+import { createNetwork, docker, type NetworkSpec, removeNetwork } from './docker-cli.js'
 import type { HyphaNode } from './hypha-node.js'
 
 export class Lab {
@@ -41,6 +41,9 @@ export class Lab {
 
   async cleanup(): Promise<void> {
     await Promise.allSettled([...this.nodes.map((n) => n.stop()), ...this.others.map((o) => o.stop())])
+    // containers whose start failed were created but never handed back to the test
+    const leftovers = await docker('ps', '-aq', '--filter', `name=^hypha-e2e-.*-${process.pid}$`).catch(() => '')
+    if (leftovers !== '') await docker('rm', '-f', ...leftovers.split('\n')).catch(() => undefined)
     for (const network of this.networks) await removeNetwork(network)
     await rm(this.dir, { recursive: true, force: true })
   }
