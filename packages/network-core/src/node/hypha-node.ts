@@ -115,7 +115,11 @@ export class HyphaNode {
 
   /** Looks a peer up (peer store first, then the DHT). */
   async findPeer(peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<PeerInfo> {
-    return this.libp2p.peerRouting.findPeer(peerId, options)
+    const found = await this.libp2p.peerRouting.findPeer(peerId, options)
+    if (found.multiaddrs.length > 0) return found
+    // kad-dht answers from the local peer store first, even for a peer it holds no address of
+    // (known from a connection whose identify has not finished): ask the network instead
+    return this.libp2p.peerRouting.findPeer(peerId, { ...options, useCache: false })
   }
 
   /** The peers closest to a key in the DHT's XOR metric. */
