@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
+import { withTimeout } from '@hypha/app-kit/testing'
 import type { IdentityFiles } from '@hypha/mtls'
 import { ensureDevPki, identityFilesOf } from './dev-pki.js'
 import { type LogLine, NodeProcess, type ReadyInfo } from './node-process.js'
@@ -194,7 +195,7 @@ export class LocalStack {
     const { process, configFile } = await this.#spawn(name, role, options)
     const timeoutMs = this.#options.readyTimeoutMs ?? 60_000
     try {
-      const info = await withDeadline(process.ready, timeoutMs, `${name} did not log "ready"`)
+      const info = await withTimeout(process.ready, timeoutMs, `${name} did not log "ready"`)
       const url = `http://${info.http}`
       await pollReady(url, process, timeoutMs, name)
       const node: StackNode = { name, role, process, info, url, configFile }
@@ -213,20 +214,6 @@ export function loopbackAddresses(info: ReadyInfo): string[] {
     .filter((a) => a.includes('/127.0.0.1/'))
     .sort((a, b) => Number(b.includes('/quic-v1')) - Number(a.includes('/quic-v1')))
     .map((a) => (a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`))
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** Polls GET /health/ready until 200; the readiness body of the last attempt explains a timeout. */

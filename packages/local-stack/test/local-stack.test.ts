@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor } from '@hypha/app-kit/testing'
 import { loadIdentityMaterial, writeDevPki } from '@hypha/mtls'
 import { LocalStack, type LogLine, loopbackAddresses, type NodeProcess, runDemo } from '../src/index.js'
 
@@ -37,18 +38,8 @@ async function submit(json: unknown): Promise<string> {
   return body.id as string
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 async function finished(id: string, ms = 30_000): Promise<Task> {
-  return until(async () => {
+  return waitFor(async () => {
     const { body } = await http(`/tasks/${id}`)
     return body.state === 'succeeded' || body.state === 'failed' ? (body as Task) : undefined
   }, ms, `task ${id} to finish`)
@@ -150,7 +141,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     const intruder = (await stack.addWorker('intruder', { identity: intruderFiles, waitReady: false, bootstrap })) as NodeProcess
     // gateway and scheduler refuse it (logged with the reason) ...
     for (const node of ['gateway', 'scheduler']) {
-      const refusal = await until(
+      const refusal = await waitFor(
         async () => logs.find((l) => l.node === node && l.msg === 'peer refused' && l.fields.peerId === intruderId),
         30_000,
         `the ${node} to refuse the intruder`,
@@ -168,7 +159,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
 
   it('completes the task of a worker killed mid-task on the other worker', async () => {
     const id = await submit({ executor: 'sleep', input: '3000' })
-    const running = await until(async () => {
+    const running = await waitFor(async () => {
       const { body } = await http(`/tasks/${id}`)
       return body.state === 'running' ? (body as Task) : undefined
     }, 20_000, 'the task to run')
