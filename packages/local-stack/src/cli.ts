@@ -56,7 +56,10 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   process.stdout.write(`Starting the Hypha local stack in ${dir} (gateway, scheduler, ${workers} workers)...\n`)
   const stack = await LocalStack.start({ dir, workers, ports, onLog: printLog })
   const scheduler = stack.scheduler.url
-  const rows = stack.nodes.map((n) => `  ${n.name.padEnd(10)} ${n.url.padEnd(24)} ${n.info.peerId}`)
+  const order = ['gateway', 'scheduler', 'worker']
+  const byRoleThenName = (a: { role: string; name: string }, b: { role: string; name: string }): number =>
+    order.indexOf(a.role) - order.indexOf(b.role) || a.name.localeCompare(b.name, 'en', { numeric: true })
+  const rows = [...stack.nodes].sort(byRoleThenName).map((n) => `  ${n.name.padEnd(10)} ${n.url.padEnd(24)} ${n.info.peerId}`)
   process.stdout.write(`
 All nodes are ready (dev PKI: ${dir}/pki, configs: ${dir}/*.toml, logs: ${dir}/logs/):
 ${rows.join('\n')}

@@ -47,7 +47,17 @@ export class NodeProcess {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a Ctrl-C in the terminal reaches only the stack, which then stops
+      // the nodes in order (workers first); otherwise every node would get SIGINT at once and the
+      // stack's SIGTERM would count as a second, forcing signal
+      detached: true,
     })
+    // ... and a stack that exits (even on an error) takes its nodes with it
+    const reap = (): void => {
+      if (this.running) this.child.kill('SIGKILL')
+    }
+    process.once('exit', reap)
+    this.child.once('exit', () => process.removeListener('exit', reap))
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => resolve({ code, signal }))
     })
