@@ -98,7 +98,14 @@ export class HyphaNode {
         .withEntrypoint(['sh', '-c', `ip route replace default via ${spec.defaultRoute} && exec tini -- node /app/docker/entrypoint.mjs run`])
         .withCommand([])
     }
-    const started = await container.start()
+    let started: StartedTestContainer
+    try {
+      started = await container.start()
+    } catch (err) {
+      // what the node printed is what explains a failed start
+      const tail = text.split('\n').slice(-15).join('\n')
+      throw new Error(`${spec.name} (${spec.role}) did not start: ${(err as Error).message}\n--- its last lines ---\n${tail}`)
+    }
     const ip = await ipOn(started.getId(), spec.network)
     return new HyphaNode(spec, started, peerId, ip, () => text)
   }

@@ -22,11 +22,16 @@ export class Lab {
     return new Lab(name, await mkdtemp(join(tmpdir(), `hypha-e2e-${name}-`)))
   }
 
-  /** A network 10.<octet>.<index>.0/24 named hypha-e2e-<lab>-<name>-<pid>. */
-  async network(name: string, index: number, options: { internal?: boolean } = {}): Promise<NetworkSpec> {
+  /**
+   * A network <first>.<octet>.<index>.0/24 named hypha-e2e-<lab>-<name>-<pid>. `first` defaults to
+   * 10 (private); the NAT lab's "internet" uses a public-looking 11.x (a DoD block, not routed on
+   * this machine) because libp2p's AutoNAT and DCUtR ignore private addresses: the host routes it
+   * to the Docker bridge only while the lab exists, and nothing leaves the machine.
+   */
+  async network(name: string, index: number, options: { internal?: boolean; first?: number } = {}): Promise<NetworkSpec> {
     const spec: NetworkSpec = {
       name: `hypha-e2e-${this.name}-${name}-${process.pid}`,
-      subnet: `10.${this.octet}.${index}.0/24`,
+      subnet: `${options.first ?? 10}.${this.octet}.${index}.0/24`,
       ...(options.internal !== undefined ? { internal: options.internal } : {}),
     }
     await createNetwork(spec)

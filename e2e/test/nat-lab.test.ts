@@ -3,17 +3,23 @@
 // that masquerades it to the internet with a stateful firewall. Workers must hold relay
 // reservations on the gateway, tasks must reach them, and scheduler<->worker connections must be
 // direct (not /p2p-circuit). Then the gateway restarts: workers re-reserve and keep working.
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { GenericContainer, Wait } from 'testcontainers'
 import { getJson, metric, type PeerView, submit, waitFinished, waitFor } from '../src/api.js'
-import { docker } from '../src/docker-cli.js'
-import { HyphaNode } from '../src/hypha-node.js'
+import { docker, type NetworkSpec } from '../src/docker-cli.js'
+import { HyphaNode, imageOf } from '../src/hypha-node.js'
 import { Lab } from '../src/lab.js'
-import { type E2ePki, writeE2ePki } from '../src/pki.js'
+import { type E2ePki, securityEnv, writeE2ePki } from '../src/pki.js'
 import { type Router, startRouter } from '../src/router.js'
 import { mixedTasks } from '../src/tasks.js'
 
 /** Repeated worker restarts over which the direct-connection rate is measured. */
 const ROUNDS = Number(process.env.HYPHA_E2E_NAT_ROUNDS ?? 2)
 const DELAY_MS = 25
+/** Hole-punch attempts between a prober in LAN A and the worker in LAN B. */
+const PUNCH_ATTEMPTS = Number(process.env.HYPHA_E2E_PUNCH_ATTEMPTS ?? 3)
+const PROBE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'dcutr-probe.mjs')
 
 let lab: Lab
 let pki: E2ePki
@@ -21,6 +27,8 @@ let gateway: HyphaNode
 let scheduler: HyphaNode
 let routers: Router[]
 let workers: HyphaNode[]
+let lans: NetworkSpec[]
+const punches: Array<{ relayed: boolean; direct: boolean; ms?: number; error?: string }> = []
 const direct = { attempts: 0, direct: 0, ms: [] as number[], samples: [] as string[] }
 
 /**
@@ -54,9 +62,9 @@ async function measureDirect(worker: HyphaNode): Promise<boolean> {
 
 beforeAll(async () => {
   lab = await Lab.create('nat')
-  pki = await writeE2ePki(lab.dir, { nodes: ['gateway', 'scheduler', 'worker-a', 'worker-b'] })
-  const internet = await lab.network('internet', 0)
-  const lans = [await lab.network('lan-a', 1, { internal: true }), await lab.network('lan-b', 2, { internal: true })]
+  pki = await writeE2ePki(lab.dir, { nodes: ['gateway', 'scheduler', 'worker-a', 'worker-b', 'prober-a'] })
+  const internet = await lab.network('internet', 0, { first: 11 })
+  lans = [await lab.network('lan-a', 1, { internal: true }), await lab.network('lan-b', 2, { internal: true })]
   gateway = lab.track(
     await HyphaNode.start({ role: 'gateway', name: 'gateway', network: internet.name, pki, env: { HYPHA_NETWORK__NAT__REACHABILITY: 'public' } }),
   )
@@ -100,7 +108,9 @@ afterAll(async () => {
   process.stdout.write(
     `NAT lab: scheduler<->worker direct connections ${direct.direct}/${direct.attempts} (${(rate * 100).toFixed(0)}%), ` +
       `median time to direct ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, netem ${routers?.every((r) => r.netem) ? `on (${DELAY_MS} ms per router leg)` : 'unavailable on this kernel'}\n` +
-      direct.samples.map((s) => `  ${s}\n`).join(''),
+      direct.samples.map((s) => `  ${s}\n`).join('') +
+      `NAT lab: DCUtR hole punch worker(LAN A) -> worker(LAN B) via the relay: ${punches.filter((p) => p.direct).length}/${punches.length} upgraded to direct\n` +
+      punches.map((p) => `  ${JSON.stringify(p)}\n`).join(''),
   )
   await lab?.cleanup()
 }, 120_000)
@@ -151,4 +161,37 @@ it('after a gateway restart, workers reserve again and keep receiving tasks', as
   const ids = await Promise.all(batch.map((t) => submit(scheduler.url, t.body)))
   const done = await waitFinished(scheduler.url, ids, 120_000)
   done.forEach((task, i) => expect(task).toMatchObject({ state: 'succeeded', result: batch[i]?.result }))
+})
+
+it('measures DCUtR hole punching between two NATed peers (reported, not asserted)', async () => {
+  const [quicAddress] = gateway.addresses
+  const target = `${quicAddress}/p2p-circuit/p2p/${workers[1]?.peerId}`
+  for (let attempt = 0; attempt < PUNCH_ATTEMPTS; attempt++) {
+    let output = ''
+    const prober = await new GenericContainer(imageOf('worker'))
+      .withName(`hypha-e2e-prober-${attempt}-${process.pid}`)
+      .withNetworkMode(lans[0]?.name as string)
+      .withUser('root')
+      .withAddedCapabilities('NET_ADMIN')
+      .withBindMounts([{ source: pki.dir, target: '/pki', mode: 'ro' }])
+      .withCopyFilesToContainer([{ source: PROBE_SCRIPT, target: '/probe/dcutr-probe.mjs' }])
+      .withEnvironment({
+        ...securityEnv(pki, 'prober-a'),
+        HYPHA_NETWORK__BOOTSTRAP_PEERS: gateway.addresses.join(','),
+        HYPHA_NETWORK__NAT__REACHABILITY: 'private',
+        PROBE_TARGET: target,
+        PROBE_WAIT_MS: '20000',
+      })
+      .withEntrypoint(['sh', '-c', `ip route replace default via ${routers[0]?.lanIp} && exec node /probe/dcutr-probe.mjs`])
+      .withCommand([])
+      .withLogConsumer((stream) => stream.on('data', (chunk: Buffer | string) => { output += chunk.toString() }))
+      .withWaitStrategy(Wait.forLogMessage(/DCUTR_RESULT/))
+      .withStartupTimeout(90_000)
+      .start()
+    await prober.stop({ timeout: 1_000 })
+    const line = output.split('\n').find((l) => l.startsWith('DCUTR_RESULT '))
+    punches.push(JSON.parse((line ?? 'DCUTR_RESULT {"relayed":false,"direct":false,"error":"no result"}').slice('DCUTR_RESULT '.length)))
+  }
+  // the relayed path must work every time; the upgrade is what is measured
+  expect(punches.every((p) => p.relayed)).toBe(true)
 })
