@@ -7,7 +7,7 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
+import { KEEP_ALIVE, type Libp2p } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
@@ -23,11 +23,15 @@ import { circuitLimitGater } from '../nat/circuit-limit.js'
 import { gossipsubOptions } from '../messaging/pubsub-options.js'
 import { requestResponse } from '../messaging/request-response.js'
 import { reservationKeeper } from '../nat/reservation-keeper.js'
+import { bootstrapKeeper } from '../discovery/bootstrap-keeper.js'
 import { buildTransports } from '../transports/transports.js'
 import { attachNodeMetrics } from '../metrics/node-metrics.js' // hypha_* metrics (src/metrics/)
 import { HyphaNode, type HyphaServices } from './hypha-node.js'
 import type { NodeRole } from './role.js'
 
+
+/** Peer store tag of bootstrap peers; the KEEP_ALIVE prefix makes libp2p reconnect to them. */
+export const BOOTSTRAP_TAG = `${KEEP_ALIVE}-hypha-bootstrap`
 export interface CreateNodeOptions {
   /** Registry for this node's metrics (one per node, so several nodes can share a process). */
   registry?: Registry
@@ -62,7 +66,10 @@ export async function createNode(
 
   const peerDiscovery: Array<ReturnType<typeof bootstrap> | ReturnType<typeof mdns>> = []
   if (network.bootstrapPeers.length > 0) {
-    peerDiscovery.push(bootstrap({ list: network.bootstrapPeers, timeout: 0 }))
+    // kept alive, without expiry: libp2p re-dials a keep-alive peer that disconnects (with backoff,
+    // see reconnect* below) and never prunes it. With the default tag a node that lost its
+    // gateway (a restart, a starved ping) stayed alone for good.
+    peerDiscovery.push(bootstrap({ list: network.bootstrapPeers, timeout: 0, tagName: BOOTSTRAP_TAG, tagValue: 100 }))
   }
   if (network.mdnsEnabled) {
     peerDiscovery.push(mdns())
@@ -98,6 +105,10 @@ export async function createNode(
       addressDialTimeout: Math.ceil(network.transport.dialTimeout / 2),
       addressSorter: compareDialAddresses,
       inboundConnectionThreshold: options.inboundConnectionThreshold ?? 50,
+      // re-dials of keep-alive peers (bootstrap peers): 1 s, 2 s, 4 s ... ~17 min in all
+      reconnectRetries: 10,
+      reconnectRetryInterval: 1_000,
+      reconnectBackoffFactor: 2,
     },
     // keep-alive pings on every connection; a peer that stops answering is disconnected
     connectionMonitor: { enabled: true, abortConnectionOnPingFailure: true },
@@ -123,6 +134,7 @@ export async function createNode(
             }),
           }
         : {}),
+      bootstrapKeeper: bootstrapKeeper({ peers: network.bootstrapPeers, dialTimeoutMs: network.transport.dialTimeout }),
       reservations: reservationKeeper({
         reachability: relayServer ? 'public' : network.nat.reachability,
         checkIntervalMs: network.nat.reservationCheckInterval,
