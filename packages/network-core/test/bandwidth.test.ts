@@ -8,7 +8,7 @@ import { byteStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TokenBucket, quicBandwidthWarning } from '../src/connection/bandwidth/index.js'
 import type { HyphaNode } from '../src/node/hypha-node.js'
-import { TestNetwork, addressOf } from '../src/testing/test-network.js'
+import { useTestNetwork, addressOf } from '../src/testing/test-network.js'
 
 const SINK = '/test/bandwidth-sink/1.0.0'
 const SIZE = 2 ** 20
@@ -18,17 +18,7 @@ const LIMIT = '256KiB'
 const payload = Uint8Array.from(randomBytes(SIZE))
 const payloadHash = createHash('sha256').update(payload).digest('hex')
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await TestNetwork.create(8)
-})
-afterEach(async () => {
-  await net.stopAll()
-})
-afterAll(async () => {
-  await net.cleanup()
-})
+const net = useTestNetwork(8)
 
 interface Received {
   bytes: number
@@ -80,16 +70,16 @@ describe('bandwidth limits over TCP', () => {
   let unlimitedMs = Number.POSITIVE_INFINITY
 
   it('moves 1 MiB quickly without a limit', async () => {
-    const a = await net.start({ transports: 'tcp' })
-    const b = await net.start({ transports: 'tcp' })
+    const a = await net().start({ transports: 'tcp' })
+    const b = await net().start({ transports: 'tcp' })
     unlimitedMs = await transfer(a, b)
     // (1 MiB - 256 KiB burst) / 256 KiB/s = 3 s with the limit; a third of the 2.5 s floor
     expect(unlimitedMs).toBeLessThan(2_500 / 3)
   })
 
   it('limits what the sender sends (bandwidth_out)', async () => {
-    const a = await net.start({ transports: 'tcp', toml: { 'network.limits': { bandwidth_out: LIMIT } } })
-    const b = await net.start({ transports: 'tcp' })
+    const a = await net().start({ transports: 'tcp', toml: { 'network.limits': { bandwidth_out: LIMIT } } })
+    const b = await net().start({ transports: 'tcp' })
     const elapsed = await transfer(a, b)
     expect(elapsed).toBeGreaterThanOrEqual(2_500)
     expect(elapsed).toBeLessThan(6_000)
@@ -97,8 +87,8 @@ describe('bandwidth limits over TCP', () => {
   })
 
   it('limits what the receiver accepts (bandwidth_in)', async () => {
-    const a = await net.start({ transports: 'tcp' })
-    const b = await net.start({ transports: 'tcp', toml: { 'network.limits': { bandwidth_in: LIMIT } } })
+    const a = await net().start({ transports: 'tcp' })
+    const b = await net().start({ transports: 'tcp', toml: { 'network.limits': { bandwidth_in: LIMIT } } })
     const elapsed = await transfer(a, b)
     expect(elapsed).toBeGreaterThanOrEqual(2_500)
     expect(elapsed).toBeLessThan(6_000)
@@ -128,9 +118,9 @@ describe('TokenBucket', () => {
 describe('QUIC', () => {
   it('warns that QUIC connections are not limited when QUIC is enabled with a limit', () => {
     const limited = { toml: { 'network.limits': { bandwidth_out: LIMIT } } }
-    expect(quicBandwidthWarning(net.config('node-0', { ...limited, transports: 'both' }))).toMatch(/QUIC connections are not limited/)
-    expect(quicBandwidthWarning(net.config('node-0', { transports: 'both' }))).toBeUndefined()
-    const tcpOnly = net.config('node-0', { toml: { ...limited.toml, 'network.transport': { quic_enabled: false } } })
+    expect(quicBandwidthWarning(net().config('node-0', { ...limited, transports: 'both' }))).toMatch(/QUIC connections are not limited/)
+    expect(quicBandwidthWarning(net().config('node-0', { transports: 'both' }))).toBeUndefined()
+    const tcpOnly = net().config('node-0', { toml: { ...limited.toml, 'network.transport': { quic_enabled: false } } })
     expect(quicBandwidthWarning(tcpOnly)).toBeUndefined()
   })
 })

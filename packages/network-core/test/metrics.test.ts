@@ -12,7 +12,7 @@ import { defineProtocol } from '../src/messaging/request-response.js'
 import { NODE_METRIC_NAMES } from '../src/metrics/node-metrics.js'
 import { createNode } from '../src/node/create-node.js'
 import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
-import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
+import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/hypha-test/metrics-echo/1.0.0', {
   request: z.object({ text: z.string() }),
@@ -21,17 +21,7 @@ const Echo = defineProtocol('/hypha-test/metrics-echo/1.0.0', {
 const TOPIC = 'hypha/test/metrics'
 const Note = z.object({ n: z.number() })
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await TestNetwork.create(8)
-})
-afterEach(async () => {
-  await net.stopAll()
-})
-afterAll(async () => {
-  await net.cleanup()
-})
+const net = useTestNetwork(8)
 
 async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = registry.getSingleMetric(name)
@@ -41,8 +31,8 @@ async function value(registry: Registry, name: string, labels: Record<string, st
 }
 
 it('measures connections, a request round trip, gossip and bytes between two nodes', async () => {
-  const a = await net.start({ transports: 'quic' })
-  const b = await net.start({ transports: 'quic' })
+  const a = await net().start({ transports: 'quic' })
+  const b = await net().start({ transports: 'quic' })
   await a.dial(multiaddr(addressOf(b, 'quic')))
   await waitFor(() => b.libp2p.getConnections(a.peerId).length > 0, 'b sees the connection')
 
@@ -85,7 +75,7 @@ it('measures connections, a request round trip, gossip and bytes between two nod
 })
 
 it.each(['tcp', 'quic'] as const)('counts a peer of another organisation refused over %s', async (transport) => {
-  const a = await net.start({ transports: transport })
+  const a = await net().start({ transports: transport })
   const dir = await mkdtemp(join(tmpdir(), 'hypha-metrics-other-ca-'))
   const other = await writeDevPki({ dir, organisation: 'intruders', nodes: ['mallory'] })
   const files = other.nodes.mallory
@@ -133,9 +123,9 @@ it.each(['tcp', 'quic'] as const)('counts a peer of another organisation refused
 // test/relay.test.ts), so this test would hang the suite. The relay gauges are unit-tested with
 // fakes in src/metrics/node-metrics.test.ts; re-enable this once test/relay.test.ts passes.
 it('reports relay reservations and circuits on the relay, its client and a relayed dialler', async () => {
-  const relay = await net.start({ role: 'gateway', transports: 'tcp' })
+  const relay = await net().start({ role: 'gateway', transports: 'tcp' })
   const bootstrap = [addressOf(relay, 'tcp')]
-  const worker = await net.start({
+  const worker = await net().start({
     role: 'worker',
     transports: 'tcp',
     bootstrap,
@@ -147,7 +137,7 @@ it('reports relay reservations and circuits on the relay, its client and a relay
   expect(await value(relay.registry, NODE_METRIC_NAMES.relayReservationsStored)).toBe(1)
   expect(await value(relay.registry, NODE_METRIC_NAMES.relayActiveCircuits)).toBe(0)
 
-  const dialler = await net.start({ role: 'scheduler', transports: 'tcp', bootstrap })
+  const dialler = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
   const circuit = worker.getMultiaddrs().find(isCircuitAddress)
   if (circuit === undefined) throw new Error('no circuit address')
   await dialler.dial(circuit)
@@ -156,7 +146,7 @@ it('reports relay reservations and circuits on the relay, its client and a relay
 })
 
 it('detaches when the node stops', async () => {
-  const a = await net.start({ transports: 'tcp' })
+  const a = await net().start({ transports: 'tcp' })
   const before = a.identity?.listenerCount('peer:refused') ?? 0
   expect(before).toBeGreaterThanOrEqual(1)
   await a.stop()

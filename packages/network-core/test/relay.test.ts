@@ -6,29 +6,19 @@ import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import { type HyphaNode, transportOf } from '../src/node/hypha-node.js'
 import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
-import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
+import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/test/echo/1.0.0', {
   request: z.object({ text: z.string() }),
   response: z.object({ text: z.string() }),
 })
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await TestNetwork.create(16)
-})
-afterEach(async () => {
-  await net.stopAll()
-})
-afterAll(async () => {
-  await net.cleanup()
-})
+const net = useTestNetwork(16)
 
 async function relayAndWorker(relayToml: Record<string, unknown> = {}): Promise<{ relay: HyphaNode; worker: HyphaNode; bootstrap: string[] }> {
-  const relay = await net.start({ role: 'gateway', transports: 'tcp', toml: { 'network.relay': relayToml } })
+  const relay = await net().start({ role: 'gateway', transports: 'tcp', toml: { 'network.relay': relayToml } })
   const bootstrap = [addressOf(relay, 'tcp')]
-  const worker = await net.start({
+  const worker = await net().start({
     role: 'worker',
     transports: 'tcp',
     bootstrap,
@@ -50,7 +40,7 @@ it('reserves on the relay and is dialled through /p2p-circuit', async () => {
   expect(worker.health()).toEqual(expect.objectContaining({ reservationNeeded: true, reservationHeld: true, bootstrapConnected: true }))
   expect(circuitAddressOf(worker).toString()).toContain(relay.peerId.toString())
 
-  const dialler = await net.start({ role: 'scheduler', transports: 'tcp', bootstrap })
+  const dialler = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
   const connection = await dialler.dial(circuitAddressOf(worker))
   expect(transportOf(connection)).toBe('relay')
   expect(connection.limits).toBeDefined()
@@ -63,15 +53,15 @@ it('reserves on the relay and is dialled through /p2p-circuit', async () => {
 
 it('enforces max_circuits on the relay', async () => {
   const { worker, bootstrap } = await relayAndWorker({ max_circuits: 1 })
-  const first = await net.start({ role: 'scheduler', transports: 'tcp', bootstrap })
-  const second = await net.start({ role: 'scheduler', transports: 'tcp', bootstrap })
+  const first = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
+  const second = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
   expect(transportOf(await first.dial(circuitAddressOf(worker)))).toBe('relay')
   await expect(second.dial(circuitAddressOf(worker))).rejects.toThrow()
 })
 
 it('cuts a relayed connection at max_circuit_bytes', async () => {
   const { worker, bootstrap } = await relayAndWorker({ max_circuit_bytes: '64KiB' })
-  const dialler = await net.start({ role: 'scheduler', transports: 'tcp', bootstrap })
+  const dialler = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
   const big = 'x'.repeat(24 * 1024)
   const send = async (): Promise<string> =>
     (await dialler.rpc.request(circuitAddressOf(worker), Echo.id, Echo, { text: big }, { timeout: 5_000 })).text

@@ -2,24 +2,14 @@
 // QUIC preferred, fallback to TCP when QUIC does not answer, and exclude_cidrs refusing dials.
 import { multiaddr } from '@multiformats/multiaddr'
 import { transportOf } from '../src/node/hypha-node.js'
-import { TestNetwork, addressOf } from '../src/testing/test-network.js'
+import { useTestNetwork, addressOf } from '../src/testing/test-network.js'
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await TestNetwork.create(12)
-})
-afterEach(async () => {
-  await net.stopAll()
-})
-afterAll(async () => {
-  await net.cleanup()
-})
+const net = useTestNetwork(12)
 
 describe('transports', () => {
   it.each(['tcp', 'quic'] as const)('connects over %s alone, secured by the organisation CA', async (transport) => {
-    const a = await net.start({ transports: transport })
-    const b = await net.start({ transports: transport })
+    const a = await net().start({ transports: transport })
+    const b = await net().start({ transports: transport })
     const connection = await a.dial(multiaddr(addressOf(b, transport)))
     expect(transportOf(connection)).toBe(transport)
     expect(connection.encryption).toBe(transport === 'tcp' ? '/hypha/mtls/1.0.0' : 'native')
@@ -30,16 +20,16 @@ describe('transports', () => {
   })
 
   it('prefers QUIC when the peer offers both', async () => {
-    const a = await net.start({ transports: 'both' })
-    const b = await net.start({ transports: 'both' })
+    const a = await net().start({ transports: 'both' })
+    const b = await net().start({ transports: 'both' })
     await a.libp2p.peerStore.merge(b.peerId, { multiaddrs: b.getMultiaddrs() })
     const connection = await a.dial(b.peerId)
     expect(transportOf(connection)).toBe('quic')
   })
 
   it('falls back to TCP when QUIC does not answer', async () => {
-    const a = await net.start({ transports: 'both' })
-    const b = await net.start({ transports: 'tcp' })
+    const a = await net().start({ transports: 'both' })
+    const b = await net().start({ transports: 'tcp' })
     // A QUIC address where nothing listens (B has no QUIC), sorted first by the dialler.
     const deadQuic = multiaddr(`/ip4/127.0.0.1/udp/9/quic-v1/p2p/${b.peerId.toString()}`)
     await a.libp2p.peerStore.merge(b.peerId, { multiaddrs: [deadQuic, ...b.getMultiaddrs()] })
@@ -48,8 +38,8 @@ describe('transports', () => {
   })
 
   it('never dials an address inside exclude_cidrs', async () => {
-    const a = await net.start({ transports: 'tcp', toml: { network: { exclude_cidrs: ['127.0.0.0/8'] } } })
-    const b = await net.start({ transports: 'tcp' })
+    const a = await net().start({ transports: 'tcp', toml: { network: { exclude_cidrs: ['127.0.0.0/8'] } } })
+    const b = await net().start({ transports: 'tcp' })
     await expect(a.dial(multiaddr(addressOf(b, 'tcp')))).rejects.toThrow()
     expect(a.libp2p.getConnections()).toHaveLength(0)
   })
