@@ -66,6 +66,7 @@ export class LocalStack {
   readonly dir: string
   readonly #options: LocalStackOptions
   readonly #organisation: string
+  readonly #basePorts: NonNullable<LocalStackOptions['ports']>
   readonly #nodes = new Map<string, StackNode>()
   /** Workers started without waiting (foreign CA and the like). */
   readonly #unready = new Map<string, NodeProcess>()
@@ -76,6 +77,7 @@ export class LocalStack {
     this.dir = options.dir
     this.#options = options
     this.#organisation = options.organisation ?? 'hypha-dev'
+    this.#basePorts = options.ports ?? 'ephemeral'
   }
 
   /** Starts gateway, scheduler and the workers; resolves once every one is ready. On failure, stops what started. */
@@ -155,7 +157,7 @@ export class LocalStack {
 
   #ports(): { p2p: number; http: number } {
     const index = this.#nextIndex++
-    const base = this.#options.ports ?? 'ephemeral'
+    const base = this.#basePorts
     return base === 'ephemeral' ? { p2p: 0, http: 0 } : { p2p: base.p2p + index, http: base.http + index }
   }
 
@@ -164,7 +166,7 @@ export class LocalStack {
     const ports = this.#ports()
     // configs are written once and then kept (an operator's edits survive); with ephemeral ports
     // (tests, always a fresh dir) the bootstrap address changes every run, so they are rewritten
-    if (!existsSync(configFile) || this.#options.ports === 'ephemeral' || this.#options.ports === undefined) {
+    if (!existsSync(configFile) || this.#basePorts === 'ephemeral') {
       const identity = options.identity ?? identityFilesOf(this.#pki, name)
       const rel = (p: string): string => relative(this.dir, p)
       await writeFile(

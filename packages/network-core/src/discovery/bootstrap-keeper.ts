@@ -76,11 +76,6 @@ export class BootstrapKeeper implements Startable {
     this.#stop.abort()
   }
 
-  /** Bootstrap peers without an open connection right now. */
-  unconnected(): PeerId[] {
-    return this.#targets.filter((t) => !this.#connected(t)).map((t) => t.peerId)
-  }
-
   #connected(target: Target): boolean {
     return this.#components.connectionManager.getConnections(target.peerId).some((c) => c.status === 'open')
   }
