@@ -22,7 +22,9 @@ async function relayAndWorker(relayToml: Record<string, unknown> = {}): Promise<
     role: 'worker',
     transports: 'tcp',
     bootstrap,
-    toml: { 'network.nat': { reachability: 'private', reservation_check_interval: '200ms' } },
+    // hole punching off: on loopback it would replace the relayed connections these tests measure
+    // (test/hole-punch.test.ts covers the upgrade)
+    toml: { 'network.nat': { reachability: 'private', reservation_check_interval: '200ms', hole_punching: false } },
   })
   await worker.rpc.handle(Echo.id, Echo, async (request) => ({ text: request.text }))
   await waitFor(() => worker.health().reservationHeld, 'the worker holds a relay reservation')

@@ -125,6 +125,13 @@ const natSection = z.strictObject({
   reservation_check_interval: durationSchema()
     .prefault('10s')
     .meta({ description: 'How often a node that needs a relay reservation checks it still holds one (and re-reserves).' }),
+  hole_punching: z
+    .boolean()
+    .prefault(true)
+    .meta({
+      description:
+        'Upgrade relayed connections to direct TCP ones by hole punching (DCUtR); TCP then listens with SO_REUSEPORT and dials from its listen port.',
+    }),
 })
 
 const limitsSection = z.strictObject({

@@ -4,7 +4,6 @@
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p } from '@libp2p/interface'
@@ -23,6 +22,7 @@ import { circuitLimitGater } from '../nat/circuit-limit.js'
 import { gossipsubOptions } from '../messaging/pubsub-options.js'
 import { requestResponse } from '../messaging/request-response.js'
 import { reservationKeeper } from '../nat/reservation-keeper.js'
+import { holePunch } from '../nat/hole-punch/index.js'
 import { bootstrapKeeper } from '../discovery/bootstrap-keeper.js'
 import { buildTransports } from '../transports/transports.js'
 import { attachNodeMetrics } from '../metrics/node-metrics.js' // hypha_* metrics (src/metrics/)
@@ -121,7 +121,7 @@ export async function createNode(
       ping: ping({ runOnLimitedConnection: true }),
       dht: dhtService(config, role, filter),
       autonat: autoNAT(),
-      dcutr: dcutr(),
+      holePunch: holePunch({ enabled: network.nat.holePunching, allows: filter.allows }),
       ...(relayServer
         ? {
             relay: circuitRelayServer({

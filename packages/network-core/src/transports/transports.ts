@@ -13,6 +13,7 @@ import type { NetworkConfig } from '../config/index.js'
 // bandwidth limits (network.limits.bandwidth_in/out): per-connection token buckets around yamux
 import { QUIC_BANDWIDTH_WARNING_CODE, bandwidthLimitedMuxer, bandwidthLimitsOf, quicBandwidthWarning } from '../connection/bandwidth/index.js'
 import { abortableDial } from './abortable-dial.js'
+import { reuseportTcp } from './reuseport-tcp.js'
 
 // libp2p's own factory types differ per module; this is the shape createLibp2p accepts.
 // biome-ignore lint/suspicious/noExplicitAny: component bags are module-specific
@@ -42,13 +43,13 @@ export function buildTransports(config: NetworkConfig, identity: NodeIdentity | 
     )
   }
   if (transport.tcpEnabled) {
-    transports.push(
-      tcp({
-        // stale sockets are closed; the connection monitor's pings keep live ones busy
-        inboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
-        outboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
-      }) as Factory<Transport>,
-    )
+    const tcpOptions = {
+      // stale sockets are closed; the connection monitor's pings keep live ones busy
+      inboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
+      outboundSocketInactivityTimeout: transport.quicIdleTimeout * 2,
+    }
+    // hole punching needs every dial to leave from the listen port (see reuseport-tcp.ts)
+    transports.push((config.network.nat.holePunching ? reuseportTcp(tcpOptions) : tcp(tcpOptions)) as Factory<Transport>)
   }
   transports.push(circuitRelayTransport({ reservationCompletionTimeout: transport.dialTimeout }) as Factory<Transport>)
 

@@ -1,0 +1,97 @@
+// Hole punching through the node factory, on loopback: two unreachable TCP nodes hold
+// reservations on a relay; one dials the other through /p2p-circuit and DCUtR (our driver) must
+// replace the relayed connection by a direct TCP+mTLS+yamux one dialled from the listen ports.
+// Loopback has no NAT, so the initiator's SYN reaches the responder's listener (the "accepted"
+// outcome of a punch); the NAT lab (e2e) covers the true simultaneous open.
+import { z } from 'zod'
+import { defineProtocol } from '../src/messaging/request-response.js'
+import type { HolePunchResult } from '../src/nat/hole-punch/index.js'
+import type { HolePunch } from '../src/nat/hole-punch/index.js'
+import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
+import { type HyphaNode, transportOf } from '../src/node/hypha-node.js'
+import { addressOf, useTestNetwork, waitFor } from '../src/testing/test-network.js'
+
+const Echo = defineProtocol('/test/echo/1.0.0', {
+  request: z.object({ text: z.string() }),
+  response: z.object({ text: z.string() }),
+})
+
+const net = useTestNetwork(12)
+
+async function natedNode(bootstrap: string[], holePunching = true): Promise<HyphaNode> {
+  const node = await net().start({
+    role: 'worker',
+    transports: 'tcp',
+    bootstrap,
+    toml: { 'network.nat': { reachability: 'private', reservation_check_interval: '200ms', hole_punching: holePunching } },
+  })
+  await node.rpc.handle(Echo.id, Echo, async (request) => ({ text: request.text }))
+  await waitFor(() => node.health().reservationHeld, 'the node holds a relay reservation')
+  return node
+}
+
+function holePunchOf(node: HyphaNode): HolePunch {
+  return node.services.holePunch as HolePunch
+}
+
+function nextResult(node: HyphaNode, peer: HyphaNode): Promise<HolePunchResult> {
+  return new Promise((resolve) => {
+    const onResult = (evt: CustomEvent<HolePunchResult>): void => {
+      if (!evt.detail.peer.equals(peer.peerId)) return
+      holePunchOf(node).removeEventListener('hole-punch:result', onResult)
+      resolve(evt.detail)
+    }
+    holePunchOf(node).addEventListener('hole-punch:result', onResult)
+  })
+}
+
+const connectionsBetween = (a: HyphaNode, b: HyphaNode) => a.libp2p.getConnections(b.peerId).filter((c) => c.status === 'open')
+
+async function pair(): Promise<{ a: HyphaNode; b: HyphaNode }> {
+  const relay = await net().start({ role: 'gateway', transports: 'tcp' })
+  const bootstrap = [addressOf(relay, 'tcp')]
+  const [a, b] = await Promise.all([natedNode(bootstrap), natedNode(bootstrap)])
+  return { a: a as HyphaNode, b: b as HyphaNode }
+}
+
+it('learns its TCP address as observed by the relay: the listen port itself (dials leave from it)', async () => {
+  const { a } = await pair()
+  const port = addressOf(a, 'tcp').split('/')[4]
+  await waitFor(() => holePunchOf(a).observedAddresses().length > 0, 'an observed address')
+  expect(holePunchOf(a).observedAddresses().map(String)).toContain(`/ip4/127.0.0.1/tcp/${port}`)
+})
+
+it('upgrades a relayed connection to a direct one, again on every fresh connection', async () => {
+  const { a, b } = await pair()
+  const circuit = b.getMultiaddrs().find(isCircuitAddress)
+  if (circuit === undefined) throw new Error('no circuit address')
+  for (let round = 0; round < 4; round++) {
+    const atA = nextResult(a, b)
+    const atB = nextResult(b, a)
+    const relayed = await a.dial(circuit)
+    expect(transportOf(relayed)).toBe('relay')
+    const [initiator, responder] = await Promise.all([atA, atB])
+    expect(responder).toMatchObject({ outcome: 'direct', role: 'responder' })
+    expect(initiator).toMatchObject({ outcome: 'direct', role: 'initiator' })
+    await waitFor(() => connectionsBetween(a, b).every((c) => transportOf(c) === 'tcp') && connectionsBetween(a, b).length > 0, 'only direct connections left')
+    // the roles agree end to end: streams open both ways on the direct connection
+    expect((await a.rpc.request(b.peerId, Echo.id, Echo, { text: `a->b ${round}` })).text).toBe(`a->b ${round}`)
+    expect((await b.rpc.request(a.peerId, Echo.id, Echo, { text: `b->a ${round}` })).text).toBe(`b->a ${round}`)
+    expect(connectionsBetween(a, b).every((c) => transportOf(c) === 'tcp')).toBe(true)
+    await a.libp2p.hangUp(b.peerId)
+    await waitFor(() => connectionsBetween(a, b).length === 0 && connectionsBetween(b, a).length === 0, 'the pair disconnected')
+  }
+})
+
+it('stays relayed when the responder has hole punching off, and the relayed link keeps working', async () => {
+  const relay = await net().start({ role: 'gateway', transports: 'tcp' })
+  const bootstrap = [addressOf(relay, 'tcp')]
+  const a = await natedNode(bootstrap)
+  const b = await natedNode(bootstrap, false)
+  const circuit = b.getMultiaddrs().find(isCircuitAddress)
+  if (circuit === undefined) throw new Error('no circuit address')
+  await a.dial(circuit)
+  expect((await a.rpc.request(circuit, Echo.id, Echo, { text: 'relayed' })).text).toBe('relayed')
+  expect(connectionsBetween(a, b).map(transportOf)).toEqual(['relay'])
+  expect(b.libp2p.getProtocols()).not.toContain('/libp2p/dcutr')
+})
