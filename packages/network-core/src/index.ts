@@ -30,12 +30,14 @@ export {
 } from './config/index.js'
 
 // The node
-export { createNode, isRelayServer, type CreateNodeOptions } from './node/create-node.js'
+export { createNode, isRelayServer, LINK_PROBE_MAX_BYTES, type CreateNodeOptions } from './node/create-node.js'
 export {
   HyphaNode,
   transportOf,
   type ConnectedPeer,
+  type ConnectOptions,
   type HealthReport,
+  type PeerLink,
   type HyphaServices,
   type TransportKind,
 } from './node/hypha-node.js'
@@ -43,6 +45,16 @@ export { NODE_ROLES, type NodeRole } from './node/role.js'
 export { HYPHA_KAD_PROTOCOL, kademliaMode } from './discovery/dht.js'
 export { AddressFilter } from './connection/address-filter.js'
 export { ReservationKeeper, isCircuitAddress, type Reachability } from './nat/reservation-keeper.js'
+export {
+  DCUTR_PROTOCOL,
+  HolePunch,
+  type HolePunchOutcome,
+  type HolePunchResult,
+  decodeHolePunch,
+  encodeHolePunch,
+} from './nat/hole-punch/index.js'
+export { TupleInUseError } from './transports/reuseport-tcp.js'
+export { LINK_PROBE_PROTOCOL, LinkProbe, LinkProbeTooLargeError, type LinkProbeResult } from './connection/link-probe.js'
 
 // Messaging: request/response
 export {

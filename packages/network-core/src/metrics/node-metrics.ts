@@ -5,8 +5,9 @@ import type { NodeIdentityEvents, PeerRefusal } from '@hypha/mtls'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub.js'
+import type { HolePunchEvents, HolePunchResult } from '../nat/hole-punch/index.js'
 import type { RequestCompleteDetail, RequestResponseEvents } from '../messaging/request-response.js'
-import { countActiveCircuits, RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
+import { countActiveCircuits, RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
 import { transportOf } from '../node/hypha-node.js'
 
 /** Every metric this module registers, for dashboards, alerts and tests. */
@@ -20,6 +21,8 @@ export const NODE_METRIC_NAMES = {
   pubsubMessages: 'hypha_pubsub_messages_total',
   requestDuration: 'hypha_request_duration_seconds',
   peersRefused: 'hypha_peers_refused_total',
+  holePunches: 'hypha_holepunch_total',
+  holePunchDuration: 'hypha_holepunch_duration_seconds',
 } as const
 
 /** Request/response latency buckets (seconds): 0.5 ms (an open loopback stream) to 30 s (a timeout). */
@@ -29,7 +32,6 @@ export const REQUEST_DURATION_BUCKETS: readonly number[] = [
 
 /** libp2p's per-stream byte counter (label `protocol` = "<protocol> sent|received", or "global ..."). */
 const LIBP2P_TRANSFER_METRIC = 'libp2p_data_transfer_bytes_total'
-const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 
 /**
  * What attachNodeMetrics reads from a node; HyphaNode fits it. Narrow so unit tests can hand in
@@ -43,6 +45,8 @@ export interface MetricsNode {
       readonly reservations: { circuitAddresses(): Multiaddr[] }
       /** The circuit relay server, on relay servers only (checked at runtime). */
       readonly relay?: unknown
+      /** DCUtR hole punching (absent in narrow test fakes). */
+      readonly holePunch?: TypedEventTarget<HolePunchEvents>
     }
   }
   readonly pubsub: TypedEventTarget<PubSubEvents>
@@ -217,6 +221,33 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
     }
     identity.addEventListener('peer:refused', onRefused)
     cleanups.push(() => identity.removeEventListener('peer:refused', onRefused))
+  }
+
+  const holePunches = new Counter({
+    name: NODE_METRIC_NAMES.holePunches,
+    help:
+      'Upgrades of relayed connections (DCUtR) by outcome (direct, unilateral, no-addresses, failed, backoff, error) ' +
+      'and role (initiator: dialled through the relay; responder: started the upgrade).',
+    labelNames: ['outcome', 'role'] as const,
+    registers,
+  })
+  registered.push(NODE_METRIC_NAMES.holePunches)
+  const holePunchDuration = new Histogram({
+    name: NODE_METRIC_NAMES.holePunchDuration,
+    help: 'Time from a relayed connection to the end of its upgrade, by outcome, in seconds.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
+    registers,
+  })
+  registered.push(NODE_METRIC_NAMES.holePunchDuration)
+  const { holePunch } = node.libp2p.services
+  if (holePunch !== undefined) {
+    const onResult = (evt: CustomEvent<HolePunchResult>): void => {
+      holePunches.inc({ outcome: evt.detail.outcome, role: evt.detail.role })
+      holePunchDuration.observe({ outcome: evt.detail.outcome }, evt.detail.durationMs / 1000)
+    }
+    holePunch.addEventListener('hole-punch:result', onResult)
+    cleanups.push(() => holePunch.removeEventListener('hole-punch:result', onResult))
   }
 
 }

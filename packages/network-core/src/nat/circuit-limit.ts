@@ -3,6 +3,8 @@
 // an exact count of circuits, checked when a new one is about to be relayed.
 import type { Connection, ConnectionGater } from '@libp2p/interface'
 
+/** The circuit relay v2 protocol a relay server offers (reservations, circuits). */
+export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
 
 export function countActiveCircuits(connections: readonly Connection[]): number {

@@ -10,6 +10,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { isPrivate } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { RELAY_HOP_PROTOCOL } from './circuit-limit.js'
 
 export type Reachability = 'auto' | 'public' | 'private'
 
@@ -35,7 +36,6 @@ export interface ReservationKeeperEvents {
 }
 
 const CIRCUIT = multiaddr('/p2p-circuit')
-const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 
 export function isCircuitAddress(address: Multiaddr): boolean {
   return address.getComponents().some((c) => c.name === 'p2p-circuit')

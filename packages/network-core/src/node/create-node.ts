@@ -23,6 +23,7 @@ import { gossipsubOptions } from '../messaging/pubsub-options.js'
 import { requestResponse } from '../messaging/request-response.js'
 import { reservationKeeper } from '../nat/reservation-keeper.js'
 import { holePunch } from '../nat/hole-punch/index.js'
+import { linkProbe } from '../connection/link-probe.js'
 import { bootstrapKeeper } from '../discovery/bootstrap-keeper.js'
 import { buildTransports } from '../transports/transports.js'
 import { attachNodeMetrics } from '../metrics/node-metrics.js' // hypha_* metrics (src/metrics/)
@@ -32,6 +33,9 @@ import type { NodeRole } from './role.js'
 
 /** Peer store tag of bootstrap peers; the KEEP_ALIVE prefix makes libp2p reconnect to them. */
 export const BOOTSTRAP_TAG = `${KEEP_ALIVE}-hypha-bootstrap`
+/** Largest link probe a node accepts (POST /peers/:id/link): enough to measure, not to exhaust. */
+export const LINK_PROBE_MAX_BYTES = 256 * 1024 * 1024
+
 export interface CreateNodeOptions {
   /** Registry for this node's metrics (one per node, so several nodes can share a process). */
   registry?: Registry
@@ -122,6 +126,7 @@ export async function createNode(
       dht: dhtService(config, role, filter),
       autonat: autoNAT(),
       holePunch: holePunch({ enabled: network.nat.holePunching, allows: filter.allows }),
+      linkProbe: linkProbe({ maxBytes: LINK_PROBE_MAX_BYTES }),
       ...(relayServer
         ? {
             relay: circuitRelayServer({

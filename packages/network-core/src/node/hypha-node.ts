@@ -1,6 +1,7 @@
 // HyphaNode: the small typed facade the roles use instead of reaching into libp2p: lifecycle,
 // addresses, peer lookups (DHT), connected peers as operators see them, health probes and the
 // node's metrics registry. The libp2p instance stays reachable for what the facade lacks.
+import { setTimeout as delay } from 'node:timers/promises'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -8,6 +9,8 @@ import type { MtlsAdmission, NodeIdentity } from '@hypha/mtls'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../config/index.js'
+import type { LinkProbe, LinkProbeResult } from '../connection/link-probe.js'
+import type { HolePunch, HolePunchResult } from '../nat/hole-punch/index.js'
 import { type ReservationKeeper, isCircuitAddress } from '../nat/reservation-keeper.js'
 import type { RequestResponse } from '../messaging/request-response.js'
 import { TypedPubSub } from '../messaging/pubsub.js'
@@ -20,7 +23,27 @@ export interface HyphaServices {
   reservations: ReservationKeeper
   ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> }
   mtlsAdmission?: MtlsAdmission
+  holePunch: HolePunch
+  linkProbe: LinkProbe
   [name: string]: unknown
+}
+
+/** How `HyphaNode.connect` reached a peer. */
+export interface PeerLink {
+  connection: Connection
+  direct: boolean
+  /** The hole punch this connection came from (undefined when a direct link existed or was dialled). */
+  holePunch: HolePunchResult | undefined
+  /** From the call to a direct connection (or to giving up on one). */
+  durationMs: number
+}
+
+export interface ConnectOptions {
+  signal?: AbortSignal
+  /** Close every connection to the peer first, so the link is made afresh (a new punch). */
+  fresh?: boolean
+  /** How long to wait for a relayed connection to be upgraded to a direct one. @default 15000 */
+  upgradeTimeoutMs?: number
 }
 
 export interface ConnectedPeer {
@@ -113,6 +136,46 @@ export class HyphaNode {
     return this.libp2p.dial(target, options)
   }
 
+  /**
+   * A connection to `peer`, direct when the network allows: an open direct connection, else a
+   * dial (addresses from the peer store or a DHT lookup), and when that is relayed, the hole punch
+   * the peer starts on it (DCUtR), waited for up to `upgradeTimeoutMs`. Resolves with the relayed
+   * connection and the punch's outcome when no direct one comes.
+   */
+  async connect(peer: PeerId, options: ConnectOptions = {}): Promise<PeerLink> {
+    const started = Date.now()
+    const signal = options.signal
+    if (options.fresh === true) {
+      await this.libp2p.hangUp(peer, { signal })
+      await waitUntil(() => this.libp2p.getConnections(peer).length === 0, signal, 5_000)
+    }
+    const directNow = (): Connection | undefined => this.libp2p.getConnections(peer).find((c) => c.status === 'open' && !isCircuitAddress(c.remoteAddr))
+    const existing = directNow()
+    if (existing !== undefined) return { connection: existing, direct: true, holePunch: undefined, durationMs: Date.now() - started }
+    // listen before dialling: the peer starts the punch as soon as the relayed connection opens
+    let result: HolePunchResult | undefined
+    const onResult = (evt: CustomEvent<HolePunchResult>): void => {
+      if (evt.detail.peer.equals(peer)) result = evt.detail
+    }
+    this.services.holePunch.addEventListener('hole-punch:result', onResult)
+    try {
+      const connection = await this.libp2p.dial(peer, { signal })
+      if (!isCircuitAddress(connection.remoteAddr)) return { connection, direct: true, holePunch: undefined, durationMs: Date.now() - started }
+      await waitUntil(() => directNow() !== undefined || (result !== undefined && result.outcome !== 'direct'), signal, options.upgradeTimeoutMs ?? 15_000).catch(
+        () => undefined,
+      )
+      const direct = directNow()
+      return { connection: direct ?? connection, direct: direct !== undefined, holePunch: result, durationMs: Date.now() - started }
+    } finally {
+      this.services.holePunch.removeEventListener('hole-punch:result', onResult)
+    }
+  }
+
+  /** Moves `bytes` random bytes over `connection` and checks the peer's SHA-256 of them. */
+  async probeLink(connection: Connection, bytes: number, options: { signal?: AbortSignal } = {}): Promise<LinkProbeResult> {
+    return this.services.linkProbe.probe(connection, bytes, options)
+  }
+
   /** Looks a peer up (peer store first, then the DHT). */
   async findPeer(peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<PeerInfo> {
     const found = await this.libp2p.peerRouting.findPeer(peerId, options)
@@ -170,4 +233,10 @@ export class HyphaNode {
       reservationHeld: reservations.circuitAddresses().length > 0,
     }
   }
+}
+
+/** Polls `condition` every 20 ms until it holds; rejects on the signal or after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+  const bounded = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal !== undefined ? [signal] : [])])
+  while (!condition()) await delay(20, undefined, { signal: bounded })
 }

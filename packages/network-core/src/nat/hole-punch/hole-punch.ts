@@ -13,6 +13,7 @@
 //   reaches B's listener first and B serves it as an ordinary inbound connection, the same roles;
 // - every outcome is an event (metrics, logs), and a peer that could not be punched is not tried
 //   again before a back-off (5 s doubling to 5 min), so a symmetric NAT causes no retry storm.
+import { setTimeout as delay } from 'node:timers/promises'
 import type {
   ComponentLogger,
   Connection,
@@ -30,7 +31,7 @@ import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/int
 import { isPrivate, lpStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { TCP } from '@multiformats/multiaddr-matcher'
-import { setTimeout as delay } from 'node:timers/promises'
+import { RELAY_HOP_PROTOCOL } from '../circuit-limit.js'
 import { isCircuitAddress } from '../reservation-keeper.js'
 import {
   decodeHolePunch,
@@ -110,6 +111,8 @@ class HolePunchFailed extends Error {
   }
 }
 
+const TCP_OBSERVATION_REDIAL_MS = 60_000
+
 /** Extra wait of B before its dial (beyond half the relay RTT): keeps A's SYN first on a fast link. */
 const MIN_RESPONDER_LAG_MS = 10
 
@@ -123,6 +126,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
   /** Relayed connections an upgrade runs on now (one at a time per connection). */
   readonly #running = new Set<string>()
   #topology: string | undefined
+  /** When each relay was last dialled over TCP to be observed there. */
+  readonly #tcpObservationDials = new Map<string, number>()
 
   constructor(components: HolePunchComponents, init: HolePunchInit) {
     super()
@@ -165,8 +170,31 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
 
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { observedAddr, connection } = evt.detail
-    if (observedAddr === undefined || isCircuitAddress(connection.remoteAddr)) return
-    if (TCP.exactMatch(observedAddr)) this.#observed.record(observedAddr)
+    if (isCircuitAddress(connection.remoteAddr)) return
+    if (observedAddr !== undefined && TCP.exactMatch(observedAddr)) this.#observed.record(observedAddr)
+    else this.#observeOverTcp(evt.detail)
+  }
+
+  /**
+   * A node that reaches its relay over QUIC only is never observed over TCP, and has nothing to
+   * offer a TCP punch. Dialling the relay's TCP address as well (once per relay and minute, while
+   * no TCP observation exists) gets one through identify, and keeps the NAT mapping of the listen
+   * port alive.
+   */
+  #observeOverTcp(identified: IdentifyResult): void {
+    if (this.#observed.list().length > 0 || !identified.protocols.includes(RELAY_HOP_PROTOCOL)) return
+    const key = identified.peerId.toString()
+    const last = this.#tcpObservationDials.get(key)
+    if (last !== undefined && Date.now() - last < TCP_OBSERVATION_REDIAL_MS) return
+    const targets = identified.listenAddrs
+      .filter((a) => TCP.exactMatch(a) && this.#init.allows(a))
+      .map((a) => a.encapsulate(`/p2p/${key}`))
+    if (targets.length === 0) return
+    this.#tcpObservationDials.set(key, Date.now())
+    this.#components.connectionManager
+      .openConnection(targets, { force: true, signal: AbortSignal.timeout(this.#init.attemptTimeoutMs) })
+      .then((c) => this.#log('dialled relay %p over TCP (%a) to be observed there', identified.peerId, c.remoteAddr))
+      .catch((err: unknown) => this.#log('could not reach relay %p over TCP - %s', identified.peerId, reasonOf(err)))
   }
 
   /**
