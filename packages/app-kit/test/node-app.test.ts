@@ -84,6 +84,17 @@ describe('run', () => {
     const peers = await fetch(`${http}/peers`)
     expect(peers.status).toBe(200)
     expect(Array.isArray(await peers.json())).toBe(true)
+    // POST /peers/:id/link: a bad id or body is the client's fault; a peer nobody knows, the network's
+    const link = (id: string, body: unknown) =>
+      fetch(`${http}/peers/${id}/link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect((await link('not-a-peer-id', {})).status).toBe(400)
+    const unknownPeer = '12D3KooWG9Z3zPLZVyK1pG9BDZgFN8QKhRWNjue5RPAKssdx6PBW'
+    const tooBig = await link(unknownPeer, { probe_bytes: 2 ** 40 })
+    expect(tooBig.status).toBe(400)
+    expect(((await tooBig.json()) as { message: string }).message).toContain('probe_bytes')
+    const unreachable = await link(unknownPeer, { timeout_ms: 2_000 })
+    expect([502, 504]).toContain(unreachable.status)
+    expect(((await unreachable.json()) as { message: string }).message).toContain(unknownPeer)
 
     const sentAt = Date.now()
     proc.child.kill('SIGTERM')
