@@ -7,7 +7,6 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { NodeIdentity } from '@hypha/mtls'
@@ -18,6 +17,7 @@ import { AddressFilter } from '../connection/address-filter.js'
 import { compareDialAddresses } from '../connection/address-sorter.js'
 import { combineGaters } from '../connection/connection-gater.js'
 import { dhtService } from '../discovery/dht.js'
+import { mdnsDialer } from '../discovery/mdns-dialer.js'
 import { circuitLimitGater } from '../nat/circuit-limit.js'
 import { gossipsubOptions } from '../messaging/pubsub-options.js'
 import { requestResponse } from '../messaging/request-response.js'
@@ -68,7 +68,7 @@ export async function createNode(
   let node: Libp2p | undefined
   const relayServer = isRelayServer(config, role)
 
-  const peerDiscovery: Array<ReturnType<typeof bootstrap> | ReturnType<typeof mdns>> = []
+  const peerDiscovery: Array<ReturnType<typeof bootstrap> | ReturnType<typeof mdnsDialer>> = []
   if (network.bootstrapPeers.length > 0) {
     // kept alive, without expiry: libp2p re-dials a keep-alive peer that disconnects (with backoff,
     // see reconnect* below) and never prunes it. With the default tag a node that lost its
@@ -76,7 +76,7 @@ export async function createNode(
     peerDiscovery.push(bootstrap({ list: network.bootstrapPeers, timeout: 0, tagName: BOOTSTRAP_TAG, tagValue: 100 }))
   }
   if (network.mdnsEnabled) {
-    peerDiscovery.push(mdns())
+    peerDiscovery.push(mdnsDialer({ allows: filter.allows, dialTimeoutMs: network.transport.dialTimeout }))
   }
 
   const gater = combineGaters(
