@@ -24,6 +24,29 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T
 }
 
+export async function postJson<T>(url: string, body: unknown, timeoutMs = 120_000): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text}`)
+  return JSON.parse(text) as T
+}
+
+/** POST /peers/:id/link's answer (app-kit's LinkView). */
+export interface LinkView {
+  peer: string
+  direct: boolean
+  transport: string
+  address: string
+  durationMs: number
+  holePunch: { outcome: string; role: string; attempts: number; durationMs: number; address?: string; reason?: string } | null
+  probe: { bytes: number; sha256: string; remoteSha256: string; matches: boolean; durationMs: number; mibPerSecond: number } | null
+}
+
 export async function submit(scheduler: string, body: unknown): Promise<string> {
   const response = await fetch(`${scheduler}/tasks`, {
     method: 'POST',

@@ -1,6 +1,7 @@
 // One Hypha service container (the images from the Dockerfile) on a network the test made, with
 // its logs collected, its HTTP API addressed by container IP, and its peer id known in advance.
-import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers'
+import { type StartedTestContainer, Wait } from 'testcontainers'
+import { SysctlContainer } from './sysctl-container.js'
 import { ipOn } from './docker-cli.js'
 import { type E2ePki, PKI_MOUNT, securityEnv } from './pki.js'
 
@@ -23,6 +24,8 @@ export interface NodeSpec {
   defaultRoute?: string
   /** Wait for the image HEALTHCHECK (ready) or only for the "ready" log line (a node expected never to be ready). @default 'healthy' */
   wait?: 'healthy' | 'started'
+  /** Kernel parameters of the container's network namespace (docker run --sysctl). */
+  sysctls?: Record<string, string>
   /** Load the organisation's CRL (default true). A foreign node has no use for it; a revoked node that has it refuses to start, seeing itself revoked. */
   crl?: boolean
 }
@@ -73,7 +76,8 @@ export class HyphaNode {
     const peerId = spec.pki.peerIds[spec.name]
     if (peerId === undefined) throw new Error(`no certificate for ${spec.name} in the e2e PKI`)
     let text = ''
-    let container = new GenericContainer(imageOf(spec.role))
+    let container = new SysctlContainer(imageOf(spec.role))
+      .withSysctls(spec.sysctls ?? {})
       .withName(`hypha-e2e-${spec.name}-${process.pid}`)
       .withHostname(spec.name)
       .withNetworkMode(spec.network)

@@ -1,8 +1,10 @@
 // A NAT router container in the manner of libp2p's hole-punch interop lab: one leg on the
 // "internet" network, one on a LAN (internal network); nftables masquerades the LAN to the
 // internet address (endpoint-independent mapping, as Linux does) and a stateful firewall drops
-// unsolicited inbound packets, so an early packet cannot make the NAT remap a port.
-import { GenericContainer, type StartedTestContainer } from 'testcontainers'
+// unsolicited inbound packets, so an early packet cannot make the NAT remap a port. With
+// `symmetric`, every connection gets a random external port: no hole punch can work through it.
+import type { StartedTestContainer } from 'testcontainers'
+import { SysctlContainer } from './sysctl-container.js'
 import { connectNetwork, ipOn, type NetworkSpec } from './docker-cli.js'
 
 export interface Router {
@@ -18,16 +20,15 @@ export interface Router {
 /** The first three octets of a /24 subnet, with the trailing dot. */
 const prefixOf = (subnet: string): string => subnet.slice(0, subnet.lastIndexOf('.') + 1)
 
-/** GenericContainer with IP forwarding on: Testcontainers has no sysctl option, and privileged mode is refused here. */
-class ForwardingContainer extends GenericContainer {
-  constructor(image: string) {
-    super(image)
-    this.hostConfig.Sysctls = { ...this.hostConfig.Sysctls, 'net.ipv4.ip_forward': '1' }
-  }
+export interface RouterOptions {
+  delayMs?: number
+  /** A symmetric NAT: a random external port per connection (nft `masquerade random`). */
+  symmetric?: boolean
 }
 
-export async function startRouter(name: string, wan: NetworkSpec, lan: NetworkSpec, options: { delayMs?: number } = {}): Promise<Router> {
-  const container = await new ForwardingContainer(process.env.HYPHA_E2E_ROUTER_IMAGE ?? 'node:24-bookworm-slim')
+export async function startRouter(name: string, wan: NetworkSpec, lan: NetworkSpec, options: RouterOptions = {}): Promise<Router> {
+  const container = await new SysctlContainer(process.env.HYPHA_E2E_ROUTER_IMAGE ?? 'node:24-bookworm-slim')
+    .withSysctls({ 'net.ipv4.ip_forward': '1' })
     .withName(`hypha-e2e-${name}-${process.pid}`)
     .withNetworkMode(wan.name)
     .withAddedCapabilities('NET_ADMIN')
@@ -43,7 +44,7 @@ LAN=$(ip -o -4 addr show | awk -v p="${prefixOf(lan.subnet)}" 'index($4, p) == 1
 [ -n "$WAN" ] && [ -n "$LAN" ] || { echo "no WAN ($WAN) or LAN ($LAN) interface" >&2; exit 1; }
 nft add table ip nat
 nft 'add chain ip nat postrouting { type nat hook postrouting priority 100 ; }'
-nft add rule ip nat postrouting oifname "$WAN" ip saddr ${lan.subnet} masquerade
+nft add rule ip nat postrouting oifname "$WAN" ip saddr ${lan.subnet} masquerade${options.symmetric === true ? ' random' : ''}
 nft add table ip filter
 nft 'add chain ip filter forward { type filter hook forward priority 0 ; policy accept ; }'
 nft add rule ip filter forward iifname "$WAN" ct state established,related accept
