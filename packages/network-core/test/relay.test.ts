@@ -73,3 +73,12 @@ it('cuts a relayed connection at max_circuit_bytes', async () => {
   for (let i = 0; i < 3; i++) outcomes.push(await send().then(() => 'ok', () => 'cut'))
   expect(outcomes).toContain('cut')
 })
+
+it('a NATed node (reachability auto, default check interval) holds its reservation soon after its relay answers', async () => {
+  const relay = await net().start({ role: 'gateway', transports: 'tcp' })
+  const worker = await net().start({ role: 'worker', transports: 'tcp', bootstrap: [addressOf(relay, 'tcp')] })
+  await waitFor(() => worker.libp2p.getConnections(relay.peerId).length > 0, 'the worker connected to its relay')
+  // the circuit transport's own discovery refuses the first listen ("had enough relays"); the
+  // keeper retries in ~250 ms instead of after two 10 s checks (a 20 s wait before this fix)
+  await waitFor(() => worker.health().reservationHeld, 'the worker holds a reservation', 5_000)
+})

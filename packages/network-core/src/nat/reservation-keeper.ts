@@ -36,6 +36,8 @@ export interface ReservationKeeperEvents {
 }
 
 const CIRCUIT = multiaddr('/p2p-circuit')
+const QUICK_RETRY_MS = 250
+const MAX_QUICK_RETRIES = 6
 
 export function isCircuitAddress(address: Multiaddr): boolean {
   return address.getComponents().some((c) => c.name === 'p2p-circuit')
@@ -50,6 +52,8 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   #missedChecks = 0
   #recoveries = 0
   #held = false
+  /** Listen failures retried before the next periodic check (reset by a success). */
+  #quickRetries = 0
 
   constructor(components: ReservationKeeperComponents, init: ReservationKeeperInit) {
     super()
@@ -101,7 +105,20 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
       const relay = await this.connectedRelay()
       if (relay === undefined) return
       this.#listening = true
-      await this.#listen(relay)
+      try {
+        await this.#listen(relay)
+        this.#quickRetries = 0
+      } catch (err) {
+        // The circuit transport's own relay discovery queues a reservation on the same relay as
+        // soon as identify shows it, and our listen joins that job and gets its "HadEnoughRelays"
+        // refusal. Waiting for two checks made a NATed node take ~20 s to be ready: retry soon.
+        this.#listening = false
+        if (this.#quickRetries < MAX_QUICK_RETRIES) {
+          const wait = Math.min(this.#init.checkIntervalMs, QUICK_RETRY_MS * 2 ** this.#quickRetries++)
+          this.#log('reserving on %a failed (%s), again in %d ms', relay, (err as Error).message.split('\n')[0], wait)
+          setTimeout(() => this.check().catch((e: unknown) => this.#log.error('reservation check failed - %e', e)), wait).unref()
+        } else throw err
+      }
       return
     }
     const circuits = this.circuitAddresses()
