@@ -222,7 +222,11 @@ it('through a symmetric NAT the punch fails with its reason counted, the pair st
     }),
   )
   const a = workers[0] as HyphaNode
-  const link = await postJson<LinkView>(`${a.url}/peers/${c.peerId}/link`, { probe_bytes: 1024 * 1024, timeout_ms: 60_000 })
+  // worker-c is reached by peer id alone: through the DHT, the relay, then the punch attempt
+  const link = await postJson<LinkView>(`${a.url}/peers/${c.peerId}/link`, { probe_bytes: 1024 * 1024, timeout_ms: 60_000 }).catch(async (err: Error) => {
+    const known = await getJson<PeerView[]>(`${gateway.url}/peers`).then((peers) => peers.find((p) => p.id === c.peerId))
+    throw new Error(`${err.message}\n(the gateway sees worker-c at ${JSON.stringify(known?.addresses)})`)
+  })
   process.stdout.write(`NAT lab: symmetric NAT: ${JSON.stringify({ direct: link.direct, transport: link.transport, holePunch: link.holePunch })}\n`)
   expect(link).toMatchObject({ direct: false, transport: 'relay', probe: { matches: true } })
   // counted where the punch was attempted (worker-c started it), with the reason on the caller's side

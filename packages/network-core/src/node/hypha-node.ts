@@ -159,7 +159,13 @@ export class HyphaNode {
     }
     this.services.holePunch.addEventListener('hole-punch:result', onResult)
     try {
-      const connection = await this.libp2p.dial(peer, { signal })
+      const connection = await this.libp2p.dial(peer, { signal }).catch(async (err: unknown) => {
+        // the addresses known locally may predate the peer's relay reservation (a node that just
+        // joined): ask the network for its current ones, once
+        const found = await this.libp2p.peerRouting.findPeer(peer, { signal, useCache: false }).catch(() => undefined)
+        if (found === undefined || found.multiaddrs.length === 0) throw err
+        return this.libp2p.dial(found.multiaddrs.map((a) => (a.getComponents().some((c) => c.name === 'p2p' && c.value === peer.toString()) ? a : a.encapsulate(`/p2p/${peer.toString()}`))), { signal })
+      })
       if (!isCircuitAddress(connection.remoteAddr)) return { connection, direct: true, holePunch: undefined, durationMs: Date.now() - started }
       await waitUntil(() => directNow() !== undefined || (result !== undefined && result.outcome !== 'direct'), signal, options.upgradeTimeoutMs ?? 15_000).catch(
         () => undefined,
