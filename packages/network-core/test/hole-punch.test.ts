@@ -121,6 +121,15 @@ it('connect(peer id) goes relay -> punch -> direct, a probe moves 4 MiB over it 
   expect(fresh.connection.id).not.toBe(link.connection.id)
 })
 
+it('connect(peer id) reaches a peer nobody told it about through the relay it shares with it', async () => {
+  const { a, b } = await pair()
+  // a has never seen b: no address in the peer store; the relay knows b by its reservation
+  expect((await a.libp2p.peerStore.has(b.peerId)) ? (await a.libp2p.peerStore.get(b.peerId)).addresses : []).toEqual([])
+  const link = await a.connect(b.peerId, { signal: AbortSignal.timeout(20_000) })
+  expect(link.direct).toBe(true)
+  expect(transportOf(link.connection)).toBe('tcp')
+})
+
 it('refuses a probe above the size limit without sending it', async () => {
   const { a, b } = await pair()
   const link = await a.connect(b.peerId)

@@ -138,7 +138,8 @@ export class HyphaNode {
 
   /**
    * A connection to `peer`, direct when the network allows: an open direct connection, else a
-   * dial (addresses from the peer store or a DHT lookup), and when that is relayed, the hole punch
+   * dial (addresses from the peer store or a DHT lookup, else through a connected relay that holds
+   * the peer's reservation), and when that is relayed, the hole punch
    * the peer starts on it (DCUtR), waited for up to `upgradeTimeoutMs`. Resolves with the relayed
    * connection and the punch's outcome when no direct one comes.
    */
@@ -160,11 +161,12 @@ export class HyphaNode {
     this.services.holePunch.addEventListener('hole-punch:result', onResult)
     try {
       const connection = await this.libp2p.dial(peer, { signal }).catch(async (err: unknown) => {
-        // the addresses known locally may predate the peer's relay reservation (a node that just
-        // joined): ask the network for its current ones, once
-        const found = await this.libp2p.peerRouting.findPeer(peer, { signal, useCache: false }).catch(() => undefined)
-        if (found === undefined || found.multiaddrs.length === 0) throw err
-        return this.libp2p.dial(found.multiaddrs.map((a) => (a.getComponents().some((c) => c.name === 'p2p' && c.value === peer.toString()) ? a : a.encapsulate(`/p2p/${peer.toString()}`))), { signal })
+        // The addresses known locally may predate the peer's reservation (a node that just joined),
+        // and a DHT client (every worker) is in no routing table, so a lookup may not find it
+        // either: a relay we are connected to knows its reservations by peer id, dial through it.
+        const relay = await this.services.reservations.connectedRelay()
+        if (relay === undefined) throw err
+        return this.libp2p.dial(relay.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), { signal })
       })
       if (!isCircuitAddress(connection.remoteAddr)) return { connection, direct: true, holePunch: undefined, durationMs: Date.now() - started }
       await waitUntil(() => directNow() !== undefined || (result !== undefined && result.outcome !== 'direct'), signal, options.upgradeTimeoutMs ?? 15_000).catch(
