@@ -3,6 +3,7 @@
 // replace the relayed connection by a direct TCP+mTLS+yamux one dialled from the listen ports.
 // Loopback has no NAT, so the initiator's SYN reaches the responder's listener (the "accepted"
 // outcome of a punch); the NAT lab (e2e) covers the true simultaneous open.
+import type { Connection } from '@libp2p/interface'
 import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import type { HolePunchResult } from '../src/nat/hole-punch/index.js'
@@ -43,6 +44,11 @@ function nextResult(node: HyphaNode, peer: HyphaNode): Promise<HolePunchResult> 
     }
     holePunchOf(node).addEventListener('hole-punch:result', onResult)
   })
+}
+
+async function bytesOut(node: HyphaNode, name: 'hypha_bytes_total' | 'hypha_relayed_bytes_total'): Promise<number> {
+  const line = (await node.registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{direction="out"}`))
+  return Number(line?.split(' ')[1] ?? Number.NaN)
 }
 
 const connectionsBetween = (a: HyphaNode, b: HyphaNode) => a.libp2p.getConnections(b.peerId).filter((c) => c.status === 'open')
@@ -93,6 +99,9 @@ it('stays relayed when the responder has hole punching off, and the relayed link
   await a.dial(circuit)
   expect((await a.rpc.request(circuit, Echo.id, Echo, { text: 'relayed' })).text).toBe('relayed')
   expect(connectionsBetween(a, b).map(transportOf)).toEqual(['relay'])
+  const relayedBefore = await bytesOut(a, 'hypha_relayed_bytes_total')
+  expect((await a.probeLink(connectionsBetween(a, b)[0] as Connection, 256 * 1024)).matches).toBe(true)
+  expect((await bytesOut(a, 'hypha_relayed_bytes_total')) - relayedBefore).toBeGreaterThanOrEqual(256 * 1024)
   expect(b.libp2p.getProtocols()).not.toContain('/libp2p/dcutr')
 })
 
@@ -106,8 +115,13 @@ it('connect(peer id) goes relay -> punch -> direct, a probe moves 4 MiB over it 
   const link = await a.connect(b.peerId, { signal: AbortSignal.timeout(20_000) })
   expect(link).toMatchObject({ direct: true, holePunch: { outcome: 'direct', role: 'initiator' } })
   expect(transportOf(link.connection)).toBe('tcp')
+  const relayedBefore = await bytesOut(a, 'hypha_relayed_bytes_total')
+  const totalBefore = await bytesOut(a, 'hypha_bytes_total')
   const probe = await a.probeLink(link.connection, 4 * 1024 * 1024)
   expect(probe).toMatchObject({ bytes: 4 * 1024 * 1024, matches: true })
+  // the 4 MiB went direct: counted in the total, not as relayed
+  expect((await bytesOut(a, 'hypha_bytes_total')) - totalBefore).toBeGreaterThanOrEqual(4 * 1024 * 1024)
+  expect((await bytesOut(a, 'hypha_relayed_bytes_total')) - relayedBefore).toBeLessThan(64 * 1024)
   expect(probe.remoteSha256).toBe(probe.sha256)
   const metrics = await a.registry.metrics()
   expect(metrics).toMatch(/hypha_holepunch_total\{outcome="direct",role="initiator"\} 1/)

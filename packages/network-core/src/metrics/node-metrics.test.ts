@@ -146,6 +146,10 @@ describe('attachNodeMetrics', () => {
     expect(await valueOf(f.registry, NODE_METRIC_NAMES.bytes, { direction: 'in' })).toBe(55)
     libp2pBytes.inc({ protocol: '/ipfs/id/1.0.0 sent' }, 1)
     expect(await valueOf(f.registry, NODE_METRIC_NAMES.bytes, { direction: 'out' })).toBe(101)
+    // the circuit streams are what crossed a relay
+    libp2pBytes.inc({ protocol: '/libp2p/circuit/relay/0.2.0/stop received' }, 300)
+    expect(await valueOf(f.registry, NODE_METRIC_NAMES.relayedBytes, { direction: 'out' })).toBe(1_000)
+    expect(await valueOf(f.registry, NODE_METRIC_NAMES.relayedBytes, { direction: 'in' })).toBe(300)
   })
 
   it('detach removes listeners and metrics, and a second attach works', async () => {

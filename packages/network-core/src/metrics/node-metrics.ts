@@ -14,6 +14,7 @@ import { transportOf } from '../node/hypha-node.js'
 export const NODE_METRIC_NAMES = {
   connections: 'hypha_connections',
   bytes: 'hypha_bytes_total',
+  relayedBytes: 'hypha_relayed_bytes_total',
   dhtRoutingTablePeers: 'hypha_dht_routing_table_peers',
   relayReservationsHeld: 'hypha_relay_reservations_held',
   relayReservationsStored: 'hypha_relay_server_reservations',
@@ -111,29 +112,44 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
   registered.push(NODE_METRIC_NAMES.connections)
 
   const relayServer = relayReservationStore(node.libp2p.services.relay)
-  let lastIn = 0
-  let lastOut = 0
-  const bytes: Counter<'direction'> = new Counter({
-    name: NODE_METRIC_NAMES.bytes,
-    help:
-      'Bytes received (in) and sent (out) on protocol streams over every transport, QUIC included; excludes ' +
+  // Both counters follow libp2p's per-protocol stream counter, read at scrape time.
+  const followed = (name: string, help: string, pick: (totals: StreamByteTotals) => { sent: number; received: number }): void => {
+    let lastIn = 0
+    let lastOut = 0
+    const counter: Counter<'direction'> = new Counter({
+      name,
+      help,
+      labelNames: ['direction'] as const,
+      registers,
+      async collect() {
+        const totals = await streamByteTotals(registry, relayServer !== undefined)
+        if (totals === undefined) return
+        const { sent, received } = pick(totals)
+        // The source is a counter, so totals only grow; a drop means it was reset: start over from it.
+        counter.inc({ direction: 'in' }, received >= lastIn ? received - lastIn : received)
+        counter.inc({ direction: 'out' }, sent >= lastOut ? sent - lastOut : sent)
+        lastIn = received
+        lastOut = sent
+      },
+    })
+    counter.inc({ direction: 'in' }, 0)
+    counter.inc({ direction: 'out' }, 0)
+    registered.push(name)
+  }
+  followed(
+    NODE_METRIC_NAMES.bytes,
+    'Bytes received (in) and sent (out) on protocol streams over every transport, QUIC included; excludes ' +
       'transport, security and muxer overhead. Derived at scrape time from libp2p_data_transfer_bytes_total ' +
       '(per protocol); its "global sent|received" series count raw bytes of TCP and relayed connections only.',
-    labelNames: ['direction'] as const,
-    registers,
-    async collect() {
-      const totals = await streamByteTotals(registry, relayServer !== undefined)
-      if (totals === undefined) return
-      // The source is a counter, so totals only grow; a drop means it was reset: start over from it.
-      bytes.inc({ direction: 'in' }, totals.received >= lastIn ? totals.received - lastIn : totals.received)
-      bytes.inc({ direction: 'out' }, totals.sent >= lastOut ? totals.sent - lastOut : totals.sent)
-      lastIn = totals.received
-      lastOut = totals.sent
-    },
-  })
-  bytes.inc({ direction: 'in' }, 0)
-  bytes.inc({ direction: 'out' }, 0)
-  registered.push(NODE_METRIC_NAMES.bytes)
+    (t) => t,
+  )
+  followed(
+    NODE_METRIC_NAMES.relayedBytes,
+    'Bytes that crossed a circuit relay (the relay protocol streams carrying relayed connections, their TLS and ' +
+      'yamux overhead included): on a relay server what it relayed for others, elsewhere its own relayed traffic. ' +
+      'Direct traffic is about hypha_bytes_total minus this.',
+    (t) => t.relayed,
+  )
 
   // A gauge whose single value is read from the node at scrape time.
   const stateGauge = (name: string, help: string, read: () => number): void => {
@@ -275,27 +291,36 @@ function distinctRelays(circuits: readonly Multiaddr[]): number {
   return relays.size
 }
 
+interface StreamByteTotals {
+  sent: number
+  received: number
+  /** Bytes on circuit relay protocol streams (hop, stop). */
+  relayed: { sent: number; received: number }
+
 /**
  * Sums libp2p's per-protocol stream byte counter by direction, skipping its "global" series (raw
  * connection bytes, TCP and relayed connections only). On a node that is not a relay server, the
  * circuit protocols' streams carry relayed connections whose inner streams are counted already.
  */
-async function streamByteTotals(registry: Registry, relayServer: boolean): Promise<{ sent: number; received: number } | undefined> {
+}
+
+async function streamByteTotals(registry: Registry, relayServer: boolean): Promise<StreamByteTotals | undefined> {
   const source = registry.getSingleMetric(LIBP2P_TRANSFER_METRIC)
   if (source === undefined) return undefined
   const { values } = await source.get()
-  let sent = 0
-  let received = 0
+  const totals: StreamByteTotals = { sent: 0, received: 0, relayed: { sent: 0, received: 0 } }
   for (const { labels, value } of values) {
     const label = labels.protocol
     if (typeof label !== 'string') continue
     const split = label.lastIndexOf(' ')
     const protocol = label.slice(0, split)
     if (protocol === 'global') continue
-    if (!relayServer && (protocol === RELAY_HOP_PROTOCOL || protocol === RELAY_STOP_PROTOCOL)) continue
     const direction = label.slice(split + 1)
-    if (direction === 'sent') sent += value
-    else if (direction === 'received') received += value
+    if (direction !== 'sent' && direction !== 'received') continue
+    const circuit = protocol === RELAY_HOP_PROTOCOL || protocol === RELAY_STOP_PROTOCOL
+    if (circuit) totals.relayed[direction] += value
+    if (!relayServer && circuit) continue
+    totals[direction] += value
   }
-  return { sent, received }
+  return totals
 }
