@@ -159,6 +159,7 @@ export class HyphaNode {
       if (evt.detail.peer.equals(peer)) result = evt.detail
     }
     this.services.holePunch.addEventListener('hole-punch:result', onResult)
+    const before = new Set(this.libp2p.getConnections(peer).map((c) => c.id))
     try {
       const connection = await this.libp2p.dial(peer, { signal }).catch(async (err: unknown) => {
         // The addresses known locally may predate the peer's reservation (a node that just joined),
@@ -169,6 +170,8 @@ export class HyphaNode {
         return this.libp2p.dial(relay.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), { signal })
       })
       if (!isCircuitAddress(connection.remoteAddr)) return { connection, direct: true, holePunch: undefined, durationMs: Date.now() - started }
+      // a relayed connection that was already open had its upgrade attempt (or its back-off): none is coming
+      if (before.has(connection.id)) return { connection, direct: false, holePunch: undefined, durationMs: Date.now() - started }
       await waitUntil(() => directNow() !== undefined || (result !== undefined && result.outcome !== 'direct'), signal, options.upgradeTimeoutMs ?? 15_000).catch(
         () => undefined,
       )

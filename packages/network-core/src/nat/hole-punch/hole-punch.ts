@@ -344,6 +344,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
     try {
       return await Promise.any(attempts)
     } catch (err) {
+      if (signal.aborted) {
+        throw new HolePunchFailed('failed', `no answer from ${targets.map(String).join(', ')} within ${this.#init.attemptTimeoutMs} ms (the NATs dropped the punch)`)
+      }
       const errors = err instanceof AggregateError ? err.errors : [err]
       throw new HolePunchFailed('failed', errors.map(reasonOf).join('; '))
     }
