@@ -4,6 +4,7 @@
 // Loopback has no NAT, so the initiator's SYN reaches the responder's listener (the "accepted"
 // outcome of a punch); the NAT lab (e2e) covers the true simultaneous open.
 import type { Connection } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import type { HolePunchResult } from '../src/nat/hole-punch/index.js'
@@ -17,7 +18,7 @@ const Echo = defineProtocol('/test/echo/1.0.0', {
   response: z.object({ text: z.string() }),
 })
 
-const net = useTestNetwork(20)
+const net = useTestNetwork(24)
 
 async function natedNode(bootstrap: string[], holePunching = true): Promise<HyphaNode> {
   const node = await net().start({
@@ -65,6 +66,16 @@ it('learns its TCP address as observed by the relay: the listen port itself (dia
   const port = addressOf(a, 'tcp').split('/')[4]
   await waitFor(() => holePunchOf(a).observedAddresses().length > 0, 'an observed address')
   expect(holePunchOf(a).observedAddresses().map(String)).toContain(`/ip4/127.0.0.1/tcp/${port}`)
+})
+
+it('a dial whose listen-port 4-tuple is taken falls back to an ephemeral port', async () => {
+  const [a, b] = [await net().start({ transports: 'tcp' }), await net().start({ transports: 'tcp' })]
+  const first = await a.dial(multiaddr(addressOf(b, 'tcp')))
+  // b dialling a's listen address from its own listen port would be the same 4-tuple as `first`
+  const second = await b.libp2p.dial(multiaddr(addressOf(a, 'tcp')), { force: true })
+  expect(second.id).not.toBe(first.id)
+  expect(second.status).toBe('open')
+  expect(connectionsBetween(b, a)).toHaveLength(2)
 })
 
 it('upgrades a relayed connection to a direct one, again on every fresh connection', async () => {

@@ -83,8 +83,10 @@ class ReuseportTcp implements Transport {
 
   async dial(ma: Multiaddr, options: ReuseportDialOptions): Promise<Connection> {
     const dialOptions = options.initiator === false ? { ...options, upgrader: asResponder(options.upgrader) } : options
-    const family = getNetConfig(ma).type === 'ip6' ? 6 : 4
-    const bound = this.#bound.find((b) => b.family === family)
+    const target = getNetConfig(ma)
+    const family = target.type === 'ip6' ? 6 : 4
+    // a listener on a loopback address cannot be the source of a connection that leaves the machine
+    const bound = this.#bound.find((b) => b.family === family && (!isLoopback(b.host) || isLoopback(target.host)))
     if (bound === undefined) {
       if (options.holePunch === true) throw new NoListenPortError(`no TCP listener for IPv${family}: a hole punch must leave from the listen port`)
       return this.#inner.dial(ma, dialOptions)
@@ -148,6 +150,10 @@ function asResponder(upgrader: Upgrader): Upgrader {
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1'
 }
 
 export function reuseportTcp(init: TCPOptions = {}): (components: ReuseportTcpComponents) => Transport {
