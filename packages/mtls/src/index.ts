@@ -14,6 +14,7 @@ export { type SecurityFields, type SecurityLog, stderrSecurityLog } from './iden
 export { ADMISSION_PROTOCOL, MtlsAdmission, type MtlsAdmissionInit, mtlsAdmission } from './security/admission.js'
 export { mtlsConnectionGater } from './security/connection-gater.js'
 export { MTLS_PROTOCOL, mtlsEncrypter } from './security/mtls-encrypter.js'
-export { type MtlsSecurity, mtlsSecurity } from './security/mtls-security.js'
+export { type MtlsSecurity, type MtlsSecurityInit, mtlsSecurity } from './security/mtls-security.js'
+export { type DropPoint, type RefusedBy, RefusalMemory, type RefusalMemoryInit, refusalMemory } from './security/refusal-memory.js'
 export { RevocationSweeper, revocationSweeper } from './security/revocation-sweeper.js'
 export { type DevPki, type DevPkiOptions, writeDevPki } from './pki/dev-pki.js'

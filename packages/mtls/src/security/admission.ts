@@ -227,7 +227,7 @@ export class MtlsAdmission implements Startable {
     const pending = this.#pending.get(connection.id)
     const refusal = isRefusal(err)
       ? err
-      : new CertificateRefusedError('protocol-error', `admission failed: ${(err as Error)?.message ?? String(err)}`)
+      : new CertificateRefusedError('protocol-error', `admission failed: ${describeFailure(err)}`)
     refusal.peerId ??= connection.remotePeer
     if ((refusal as ReportedRefusal).reported !== true) {
       this.#identity.refusePeer(refusal, {
@@ -278,4 +278,11 @@ async function readVerdict(lp: Lp, signal: AbortSignal): Promise<void> {
     const text = decodeVerdictText(frame.subarray(VERDICT_HEADER_BYTES))
     throw new CertificateRefusedError('refused-by-remote', `${text.reason}: ${text.detail}`)
   }
+}
+
+/** A readable cause: stream failures arrive as Events (a close or reset), not Errors. */
+function describeFailure(err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (typeof Event !== 'undefined' && err instanceof Event) return `the admission stream ended (${err.type}) before the verdict`
+  return String(err)
 }

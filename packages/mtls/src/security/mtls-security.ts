@@ -6,6 +6,7 @@ import type { NodeIdentity } from '../identity/node-identity.js'
 import { type MtlsAdmission, type MtlsAdmissionComponents, type MtlsAdmissionInit, mtlsAdmission } from './admission.js'
 import { mtlsConnectionGater } from './connection-gater.js'
 import { type MtlsEncrypterComponents, mtlsEncrypter } from './mtls-encrypter.js'
+import { type RefusalMemory, type RefusalMemoryComponents, type RefusalMemoryInit, RefusalMemory as RefusalMemoryClass } from './refusal-memory.js'
 import { type RevocationSweeper, type RevocationSweeperComponents, revocationSweeper } from './revocation-sweeper.js'
 
 export interface MtlsSecurity {
@@ -14,16 +15,28 @@ export interface MtlsSecurity {
   services: {
     mtlsAdmission: (components: MtlsAdmissionComponents) => MtlsAdmission
     mtlsSweeper: (components: RevocationSweeperComponents) => RevocationSweeper
+    mtlsRefusals: (components: RefusalMemoryComponents) => RefusalMemory
   }
 }
 
-export function mtlsSecurity(identity: NodeIdentity, init: MtlsAdmissionInit = {}): MtlsSecurity {
+export interface MtlsSecurityInit extends MtlsAdmissionInit {
+  refusals?: RefusalMemoryInit
+}
+
+export function mtlsSecurity(identity: NodeIdentity, init: MtlsSecurityInit = {}): MtlsSecurity {
+  const { refusals: refusalInit, ...admissionInit } = init
+  // the gater consults the node's refusal memory, which libp2p creates with the services
+  let refusals: RefusalMemory | undefined
   return {
     connectionEncrypters: [mtlsEncrypter(identity)],
-    connectionGater: mtlsConnectionGater(identity),
+    connectionGater: mtlsConnectionGater(identity, () => refusals),
     services: {
-      mtlsAdmission: mtlsAdmission(identity, init),
+      mtlsAdmission: mtlsAdmission(identity, admissionInit),
       mtlsSweeper: revocationSweeper(identity),
+      mtlsRefusals: (components) => {
+        refusals = new RefusalMemoryClass(identity, components, refusalInit)
+        return refusals
+      },
     },
   }
 }
