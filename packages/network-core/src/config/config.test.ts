@@ -51,7 +51,7 @@ describe('defaults', () => {
       reservations: 128,
     })
     expect(config.network.limits).toEqual({ maxInboundStreams: 64, maxMessageBytes: 4 * 2 ** 20, bandwidthIn: 0, bandwidthOut: 0 })
-    expect(config.security).toEqual({ mode: 'open', crl: [] })
+    expect(config.security).toEqual({ mode: 'open', crl: [], refusalBackoff: 1_000, refusalBackoffMax: 300_000, refusalCooldown: 60_000 })
     expect(config.http.listen).toBe('0.0.0.0:8080')
     expect(config.metrics.enabled).toBe(true)
   })
@@ -87,6 +87,10 @@ max_circuits = 16
 max_circuit_duration = "2h"
 max_circuit_bytes = "10GiB"
 reservations = 1024
+[network.nat]
+reachability = "private"
+reservation_check_interval = "5s"
+hole_punching = false
 [network.limits]
 max_inbound_streams = 8
 max_message_bytes = "1MB"
@@ -98,6 +102,9 @@ cert = "node.crt"
 key = "node.key"
 trust = "trust.pem"
 crl = ["root.crl", "inter.crl"]
+refusal_backoff = "2s"
+refusal_backoff_max = "10m"
+refusal_cooldown = "30s"
 [http]
 listen = "[::]:9000"
 [metrics]
@@ -117,7 +124,17 @@ enabled = false
       bandwidthIn: 10 * 2 ** 20,
       bandwidthOut: 1000,
     })
-    expect(config.security).toEqual({ mode: 'mtls', cert: 'node.crt', key: 'node.key', trust: 'trust.pem', crl: ['root.crl', 'inter.crl'] })
+    expect(config.network.nat).toEqual({ reachability: 'private', reservationCheckInterval: 5_000, holePunching: false })
+    expect(config.security).toEqual({
+      mode: 'mtls',
+      cert: 'node.crt',
+      key: 'node.key',
+      trust: 'trust.pem',
+      crl: ['root.crl', 'inter.crl'],
+      refusalBackoff: 2_000,
+      refusalBackoffMax: 600_000,
+      refusalCooldown: 30_000,
+    })
     expect(config.http.listen).toBe('[::]:9000')
     expect(config.metrics.enabled).toBe(false)
   })

@@ -185,6 +185,13 @@ const securitySection = z
       .optional()
       .meta({ description: 'PEM file: the trusted root CA bundle (required for mtls).', example: 'certs/trust.pem' }),
     crl: z.array(z.string().min(1)).prefault([]).meta({ description: 'PEM files: certificate revocation lists.' }),
+    refusal_backoff: durationSchema()
+      .prefault('1s')
+      .meta({ description: 'After a certificate refusal (either side), wait this long before dialling the peer again; doubles per refusal (+-20% jitter).' }),
+    refusal_backoff_max: durationSchema().prefault('5m').meta({ description: 'Longest wait before dialling again a peer after certificate refusals.' }),
+    refusal_cooldown: durationSchema()
+      .prefault('1m')
+      .meta({ description: 'How long a peer this node refused (and an address refused 10 times) is dropped before any handshake work.' }),
   })
   .refine((s) => s.mode !== 'mtls' || s.cert !== undefined, {
     ...always,

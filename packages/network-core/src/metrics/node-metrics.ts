@@ -1,7 +1,7 @@
 // Hypha's own node metrics (prefix hypha_) in the node's prom-client registry, beside what
 // @libp2p/prometheus-metrics exports there. State is read at scrape time; only events are counted.
 import type { Connection, TypedEventTarget } from '@libp2p/interface'
-import type { NodeIdentityEvents, PeerRefusal } from '@hypha/mtls'
+import type { NodeIdentityEvents, PeerRefusal, RefusalMemory } from '@hypha/mtls'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub.js'
@@ -22,6 +22,8 @@ export const NODE_METRIC_NAMES = {
   pubsubMessages: 'hypha_pubsub_messages_total',
   requestDuration: 'hypha_request_duration_seconds',
   peersRefused: 'hypha_peers_refused_total',
+  refusalBackoffPeers: 'hypha_refusal_backoff_peers',
+  refusalDrops: 'hypha_refused_attempts_dropped_total',
   holePunches: 'hypha_holepunch_total',
   holePunchDuration: 'hypha_holepunch_duration_seconds',
 } as const
@@ -46,6 +48,8 @@ export interface MetricsNode {
       readonly reservations: { circuitAddresses(): Multiaddr[] }
       /** The circuit relay server, on relay servers only (checked at runtime). */
       readonly relay?: unknown
+      /** mTLS refusal memory (mTLS mode; absent in narrow test fakes). */
+      readonly mtlsRefusals?: Pick<RefusalMemory, 'dialBackoff' | 'refusedBy' | 'droppedCounts'>
       /** DCUtR hole punching (absent in narrow test fakes). */
       readonly holePunch?: TypedEventTarget<HolePunchEvents>
     }
@@ -237,6 +241,28 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
     }
     identity.addEventListener('peer:refused', onRefused)
     cleanups.push(() => identity.removeEventListener('peer:refused', onRefused))
+  }
+
+  const refusals = node.libp2p.services.mtlsRefusals
+  if (refusals !== undefined) {
+    stateGauge(NODE_METRIC_NAMES.refusalBackoffPeers, 'Peers that refused this node and are not dialled before their back-off ends.', () =>
+      refusals.refusedBy().filter((r) => r.retryAt > Date.now()).length,
+    )
+    let last = { dial: 0, 'inbound-address': 0, 'inbound-peer': 0 }
+    const drops: Counter<'at'> = new Counter({
+      name: NODE_METRIC_NAMES.refusalDrops,
+      help:
+        'Attempts dropped by the connection gater because of a recent refusal: at="dial" (a peer that refused us, in ' +
+        'back-off), "inbound-address" (before the TLS handshake), "inbound-peer" (a peer we refused, after the handshake).',
+      labelNames: ['at'] as const,
+      registers,
+      collect() {
+        const now = refusals.droppedCounts()
+        for (const at of ['dial', 'inbound-address', 'inbound-peer'] as const) drops.inc({ at }, now[at] - last[at])
+        last = { ...now }
+      },
+    })
+    registered.push(NODE_METRIC_NAMES.refusalDrops)
   }
 
   const holePunches = new Counter({

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { MtlsAdmission, NodeIdentity } from '@hypha/mtls'
+import type { MtlsAdmission, NodeIdentity, RefusalMemory } from '@hypha/mtls'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../config/index.js'
@@ -23,6 +23,8 @@ export interface HyphaServices {
   reservations: ReservationKeeper
   ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> }
   mtlsAdmission?: MtlsAdmission
+  /** mTLS mode only: who refused this node, whom it refused (the gater's memory). */
+  mtlsRefusals?: RefusalMemory
   holePunch: HolePunch
   linkProbe: LinkProbe
   [name: string]: unknown
@@ -67,6 +69,8 @@ export interface HealthReport {
   /** Whether the node should hold a relay reservation, and whether it does. */
   reservationNeeded: boolean
   reservationHeld: boolean
+  /** Peers a certificate refusal stands between (by: 'remote' = it refused ours), until a handshake succeeds, with when they are dialled again. */
+  refusals: Array<{ peerId: string; by: 'local' | 'remote'; reason: string; detail: string; retryInMs: number; bootstrap: boolean }>
 }
 
 export interface HyphaNodeInit {
@@ -242,6 +246,14 @@ export class HyphaNode {
       dhtRoutingTableSize: this.dhtRoutingTableSize(),
       reservationNeeded: reservations.needsReservation(),
       reservationHeld: reservations.circuitAddresses().length > 0,
+      refusals: (this.services.mtlsRefusals?.refusedBy() ?? []).map((r) => ({
+        peerId: r.peerId,
+        by: r.by,
+        reason: r.reason,
+        detail: r.detail,
+        retryInMs: Math.max(0, r.retryAt - Date.now()),
+        bootstrap: this.#bootstrapPeers.has(r.peerId),
+      })),
     }
   }
 }

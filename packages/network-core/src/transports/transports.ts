@@ -82,7 +82,11 @@ export function buildTransports(config: NetworkConfig, identity: NodeIdentity | 
   if (identity === undefined) {
     throw new Error('security.mode = "mtls" needs the node identity (certificate, key, trust bundle)')
   }
-  const security = mtlsSecurity(identity, { timeoutMs: transport.dialTimeout })
+  const { refusalBackoff, refusalBackoffMax, refusalCooldown } = config.security
+  const security = mtlsSecurity(identity, {
+    timeoutMs: transport.dialTimeout,
+    refusals: { retryMinMs: refusalBackoff, retryMaxMs: Math.max(refusalBackoff, refusalBackoffMax), coolDownMs: refusalCooldown },
+  })
   return {
     transports,
     connectionEncrypters: security.connectionEncrypters,
