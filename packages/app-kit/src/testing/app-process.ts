@@ -1,6 +1,7 @@
 // Test support (exported as @hypha/app-kit/testing): spawning a node app binary, output capture,
 // polling without fixed sleeps.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 
 export interface Proc {
   child: ChildProcess
@@ -10,7 +11,12 @@ export interface Proc {
 }
 
 export function start(bin: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(process.execPath, [bin, ...args], {
+  return startCommand(process.execPath, [bin, ...args], options)
+}
+
+/** Spawns any executable (a shell shim of node_modules/.bin, say) with the output captured. */
+export function startCommand(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Proc {
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,4 +86,22 @@ export function readyLine(proc: Proc): ReadyLine | undefined {
   }
   if (proc.child.exitCode !== null) throw new Error(`the app exited (${proc.child.exitCode}) before it was ready: ${proc.stderr()}`)
   return undefined
+}
+
+/** The PIDs of a process's children (Linux /proc). */
+export function childPidsOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeDevPki } from '@hypha/mtls'
 import type { NodeRole } from '@hypha/network-core'
-import { type Proc, readyLine, runToEnd, start, waitFor } from './app-process.js'
+import { childPidsOf, isRunning, type Proc, readyLine, runToEnd, start, startCommand, waitFor } from './app-process.js'
 
 export interface BinSmokeOptions {
   /** Absolute path of the committed bin file. */
@@ -17,6 +17,8 @@ export interface BinSmokeOptions {
   env?: NodeJS.ProcessEnv
   /** A pattern the printed example config must match (the role's own section). */
   initPrints?: RegExp
+  /** The pnpm shim of the bin (node_modules/.bin/<name>): what `pnpm exec` and supervisors start. */
+  shim?: string
 }
 
 export function binSmokeTest(options: BinSmokeOptions): void {
@@ -57,4 +59,28 @@ export function binSmokeTest(options: BinSmokeOptions): void {
     proc.child.kill('SIGTERM')
     expect((await proc.exited).code).toBe(0)
   })
+
+  const { shim } = options
+  if (shim !== undefined) {
+    it('stops gracefully when SIGTERM reaches the pnpm shim a supervisor started, leaving no orphan', async () => {
+      const proc = startCommand(shim, ['run', '-c', 'node.toml'], {
+        cwd: dir,
+        env: { HYPHA_HTTP__LISTEN: '127.0.0.1:0', HYPHA_NETWORK__LISTEN_ADDRESSES: '/ip4/127.0.0.1/tcp/0', ...options.env },
+      })
+      running.push(proc)
+      await waitFor(() => readyLine(proc), 30_000, `${options.name} ready`)
+      // the started PID is pnpm's node shim (a shell); node is its child
+      const [nodePid] = childPidsOf(proc.child.pid as number)
+      expect(nodePid).toBeDefined()
+      try {
+        proc.child.kill('SIGTERM')
+        await proc.exited
+        await waitFor(() => (isRunning(nodePid as number) ? undefined : true), 15_000, 'the node under the shim to exit')
+        expect(proc.stdout()).toContain('shutting down')
+        expect(proc.stdout()).toContain('stopping the libp2p node')
+      } finally {
+        if (isRunning(nodePid as number)) process.kill(nodePid as number, 'SIGKILL')
+      }
+    })
+  }
 }
