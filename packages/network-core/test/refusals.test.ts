@@ -2,6 +2,7 @@
 // must cost the refusing node almost nothing: the refused node backs off per peer (exponential,
 // jittered) instead of redialling at once, and says why on its health report; the refusing node
 // drops repeat attempts from a peer it refused at the gater, before admission work.
+import { multiaddr } from '@multiformats/multiaddr'
 import { TestNetwork, addressOf, useTestNetwork, waitFor } from '../src/testing/test-network.js'
 import type { HyphaNode } from '../src/node/hypha-node.js'
 
@@ -49,4 +50,23 @@ describe.each<'tcp' | 'quic'>(['tcp', 'quic'])('a foreign node against a gateway
     // never listed as a connected peer once refused
     expect(gateway.connectedPeers().map((p) => p.id)).not.toContain(foreign.peerId.toString())
   }, 30_000)
+})
+
+it('a QUIC peer still in admission is nobody\'s connected peer, and a refused one leaves no peer-store entry', async () => {
+  const gateway = await net().start({ role: 'gateway', transports: 'quic' })
+  // an open-mode node speaks QUIC but never the admission protocol: it stays unadmitted until the
+  // gateway's admission timeout closes it
+  const stranger = await foreignNet.start({ role: 'worker', transports: 'quic', toml: { security: { mode: 'open' } } })
+  const dialled = stranger.dial(multiaddr(addressOf(gateway, 'quic'))).catch(() => undefined)
+  await waitFor(() => gateway.libp2p.getConnections(stranger.peerId).length > 0, 'the QUIC connection to open on the gateway')
+  expect(gateway.connectedPeers().map((p) => p.id)).not.toContain(stranger.peerId.toString())
+  expect(gateway.health().bootstrapConnected).toBe(true)
+  expect(await counter(gateway, 'hypha_connections', { transport: 'quic' })).toBe(0)
+  await dialled
+  // a certificate refusal: a foreign-CA node over QUIC is refused in admission and forgotten
+  const foreign = await foreignNet.start({ role: 'worker', transports: 'quic' })
+  await foreign.dial(multiaddr(addressOf(gateway, 'quic'))).catch(() => undefined)
+  await waitFor(async () => (await counter(gateway, 'hypha_peers_refused_total', { by: 'local', via: 'admission' })) > 0, 'the gateway to refuse the foreign node')
+  await waitFor(async () => !(await gateway.libp2p.peerStore.has(foreign.peerId)), 'the refused peer to leave the peer store')
+  expect(gateway.connectedPeers()).toEqual([])
 })

@@ -9,6 +9,7 @@ import type {
   Connection,
   Libp2pEvents,
   Logger,
+  PeerStore,
   Startable,
   Stream,
   StreamMiddleware,
@@ -38,6 +39,8 @@ export interface MtlsAdmissionComponents {
   registrar: Registrar
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  /** Where a refused peer's traces (the address of its connection) are removed from. */
+  peerStore?: PeerStore
 }
 
 interface Pending {
@@ -241,6 +244,12 @@ export class MtlsAdmission implements Startable {
       pending.reject(refusal)
     }
     connection.abort(refusal)
+    // A peer refused for its certificate leaves no trace in the peer store (libp2p recorded the
+    // connection's address when it opened). Stream failures are not verdicts: a peer whose
+    // admission merely broke off keeps its entry.
+    if (refusal.reason !== 'protocol-error' && refusal.reason !== 'refused-by-remote') {
+      this.#components.peerStore?.delete(connection.remotePeer).catch(() => undefined)
+    }
   }
 }
 

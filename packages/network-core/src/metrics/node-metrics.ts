@@ -59,6 +59,8 @@ export interface MetricsNode {
   /** Undefined in open (non-mTLS) mode: no refusals to count. */
   readonly identity: TypedEventTarget<NodeIdentityEvents> | undefined
   dhtRoutingTableSize(): number
+  /** Connections of admitted peers only (HyphaNode); without it every open connection counts. */
+  admittedConnections?(): Connection[]
 }
 
 type Path = 'direct' | 'relayed'
@@ -101,13 +103,13 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
 
   const connections = new Gauge({
     name: NODE_METRIC_NAMES.connections,
-    help: 'Open connections by transport (quic, tcp, relay, other) and path (direct, or relayed through a circuit relay).',
+    help: 'Open connections of admitted peers by transport (quic, tcp, relay, other) and path (direct, or relayed through a circuit relay).',
     labelNames: ['transport', 'path'] as const,
     registers,
     collect() {
       this.reset()
       for (const series of KNOWN_CONNECTION_SERIES) this.set(series, 0)
-      for (const connection of node.libp2p.getConnections()) {
+      for (const connection of node.admittedConnections?.() ?? node.libp2p.getConnections()) {
         const transport = transportOf(connection)
         this.inc({ transport, path: transport === 'relay' ? 'relayed' : 'direct' })
       }

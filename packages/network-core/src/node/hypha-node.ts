@@ -207,9 +207,20 @@ export class HyphaNode {
     return peers
   }
 
+  /**
+   * Open connections whose peer passed the organisation's PKI: in mTLS mode a QUIC connection
+   * counts only once admission admitted it (TCP and relayed ones were verified in their TLS
+   * handshake). A peer still in, or refused by, admission is not anyone's "connected peer".
+   */
+  admittedConnections(peer?: PeerId): Connection[] {
+    const admission = this.services.mtlsAdmission
+    const connections = this.libp2p.getConnections(peer)
+    return admission === undefined ? connections : connections.filter((c) => admission.isAdmitted(c))
+  }
+
   connectedPeers(): ConnectedPeer[] {
     const byPeer = new Map<string, Connection[]>()
-    for (const connection of this.libp2p.getConnections()) {
+    for (const connection of this.admittedConnections()) {
       const key = connection.remotePeer.toString()
       byPeer.set(key, [...(byPeer.get(key) ?? []), connection])
     }
@@ -236,7 +247,7 @@ export class HyphaNode {
   }
 
   health(): HealthReport {
-    const connectedIds = new Set(this.libp2p.getConnections().map((c) => c.remotePeer.toString()))
+    const connectedIds = new Set(this.admittedConnections().map((c) => c.remotePeer.toString()))
     const bootstrapConnected =
       this.#bootstrapPeers.size === 0 || [...this.#bootstrapPeers].some((id) => connectedIds.has(id))
     const reservations = this.services.reservations
