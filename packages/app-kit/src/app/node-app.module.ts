@@ -38,6 +38,8 @@ export class NodeAppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             logger: options.logger,
+            // lines logged while serving a request carry its id, not the whole request
+            quietReqLogger: true,
             autoLogging: { ignore: (req) => QUIET_PATHS.some((p) => (req.url ?? '').startsWith(p)) },
           },
         }),

@@ -8,7 +8,9 @@ import { RoleReadyIndicator } from './role-ready.indicator.js'
 
 @Global()
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
+  // terminus would log every failed probe as an error with the whole result (Kubernetes probes
+  // every few seconds); RoleReadyIndicator logs a readiness change once, failures at debug
+  imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
   providers: [NodeLiveIndicator, RoleReadyIndicator, ReadinessChecks],
   exports: [ReadinessChecks],
