@@ -110,6 +110,29 @@ describe('CertificateVerifier', () => {
     acmeRootOnly = [nodeCert(acme.root.certificate)]
   })
 
+  it('refuses as malformed a leaf that parses but whose key does not decode (found by fuzzing)', async () => {
+    const [leafDer, ...rest] = chainOf(worker, acme)
+    // the first single-bit change of the leaf that still parses as X.509 but breaks its key
+    let broken: Uint8Array | undefined
+    for (let at = 0; at < (leafDer as Uint8Array).length && broken === undefined; at++) {
+      const candidate = Uint8Array.from(leafDer as Uint8Array)
+      candidate[at] = (candidate[at] as number) ^ 0x01
+      let parsed: X509Certificate
+      try {
+        parsed = new X509Certificate(candidate)
+      } catch {
+        continue
+      }
+      try {
+        peerIdOfCertificate(parsed)
+      } catch (err) {
+        if (!isRefusal(err)) broken = candidate
+      }
+    }
+    expect(broken).toBeDefined()
+    await expectRefused(verifier(acmeTrust).verify([broken as Uint8Array, ...rest]), 'malformed-certificate')
+  })
+
   describe('accepts', () => {
     it('a leaf and its organisation CA against a bundle of organisation CA and root', async () => {
       const verified = await verifier(acmeTrust).verify(chainOf(worker, acme))

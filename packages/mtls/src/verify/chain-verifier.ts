@@ -48,7 +48,7 @@ export class CertificateVerifier {
   async verify(chainDer: readonly Uint8Array[], expectedPeer?: PeerId): Promise<VerifiedPeer> {
     const chain = parseChain(chainDer)
     const leaf = chain[0] as X509Certificate
-    const peerId = peerIdOfCertificate(leaf)
+    const peerId = leafPeerId(leaf)
     try {
       if (leaf.ca) {
         throw new CertificateRefusedError('leaf-is-ca', `${describe(leaf)} is a CA certificate, not a node certificate`)
@@ -130,6 +130,20 @@ export class CertificateVerifier {
         throw new CertificateRefusedError('revoked', `${describe(certificate)} is revoked by its CA's CRL`)
       }
     }
+  }
+}
+
+/**
+ * The PeerId of the leaf's key. A certificate that parses can still hold a key OpenSSL cannot
+ * decode (found by fuzzing: "digital envelope routines::decode error"); that is the peer's
+ * malformed certificate, refused as such, not an error of ours.
+ */
+function leafPeerId(leaf: X509Certificate): PeerId {
+  try {
+    return peerIdOfCertificate(leaf)
+  } catch (err) {
+    if (isRefusal(err)) throw err
+    throw new CertificateRefusedError('malformed-certificate', `${describe(leaf)}: its public key does not decode (${(err as Error).message})`)
   }
 }
 
