@@ -259,6 +259,39 @@ describe('request/response between libp2p nodes', () => {
     await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'next' })).resolves.toEqual({ text: 'next' })
   })
 
+  it('answers 300 random and mutated frames from an admitted peer with clear refusals, and keeps serving', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+    const valid = new TextEncoder().encode(JSON.stringify({ v: 1, body: { text: 'hello', n: 1 } }))
+    const heapBefore = process.memoryUsage().heapUsed
+    const codes = new Map<string, number>()
+    for (let i = 0; i < 300; i++) {
+      // a third random bytes, a third a valid frame with bytes flipped, a third valid JSON of the wrong shape
+      let frame: Uint8Array
+      if (i % 3 === 0) frame = crypto.getRandomValues(new Uint8Array(1 + (i % 200)))
+      else if (i % 3 === 1) {
+        frame = Uint8Array.from(valid)
+        for (let f = 0; f < 1 + (i % 5); f++) frame[(i * 31 + f * 7) % frame.length] = (i * 13 + f) % 256
+      } else frame = new TextEncoder().encode(JSON.stringify({ v: 1, body: { text: i, extra: [i] } }))
+      const stream = await client.dialProtocol(peer, Echo.id)
+      const raw = lpStream(stream)
+      await raw.write(frame, { signal: AbortSignal.timeout(5_000) })
+      const reply = decodeResponse((await raw.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+      const code = reply.ok ? (reply.value.ok ? 'ok' : reply.value.error.code) : `undecodable: ${reply.reason}`
+      codes.set(code, (codes.get(code) ?? 0) + 1)
+      await stream.close().catch(() => undefined)
+    }
+    // every frame got an answer: refused as invalid or of an unsupported version, or (a flip that
+    // kept the JSON valid and within the schema) answered
+    expect([...codes.keys()].every((c) => ['invalid-request', 'unsupported-version', 'ok'].includes(c))).toBe(true)
+    expect(codes.get('invalid-request') ?? 0).toBeGreaterThan(200)
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'still serving' })).resolves.toEqual({ text: 'still serving' })
+    expect(server.status).toBe('started')
+    // nothing of 300 refused exchanges stays behind (a loose bound: the heap is shared with jest)
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024)
+  })
+
   it('refuses requests above maxConcurrent with RemoteBusyError instead of queueing them', async () => {
     const [server, client] = await Promise.all([node(), node()])
     const serverEvents = events(server)
