@@ -51,13 +51,19 @@ describe('RefusalMemory', () => {
     }
   })
 
-  it('counts the several refusals of one handshake as one step and keeps the telling reason', () => {
+  it('counts the refusals of one handshake (both sides) as one step', () => {
     const { m, warnings } = memory()
-    m.record(refusal('local', { reason: 'protocol-error', detail: 'admission failed: the stream ended' }))
     m.record(refusal('local'))
-    m.record(refusal('remote'))
+    m.record(refusal('remote', { reason: 'refused-by-remote', detail: 'untrusted: ...' }))
     expect(warnings).toHaveLength(1)
-    expect(m.refusedBy()).toEqual([expect.objectContaining({ reason: 'untrusted', refusals: 1 })])
+    expect(m.refusedBy()).toEqual([expect.objectContaining({ reason: 'untrusted', by: 'local', refusals: 1 })])
+  })
+
+  it('ignores exchanges that broke off: they judge no certificate', () => {
+    const { m } = memory()
+    for (const reason of ['protocol-error', 'tls-handshake', 'admission-timeout'] as const) m.record(refusal('local', { reason }))
+    expect(m.refusedBy()).toEqual([])
+    expect(m.inboundPeerBlocked(peerIdFromString(PEER))).toBe(false)
   })
 
   it('drops a peer we refused for the cool-down, and an address only once it floods', () => {

@@ -49,6 +49,9 @@ export interface RefusalMemoryComponents {
   logger: ComponentLogger
 }
 
+/** Refusal reasons that say the exchange failed, not that a certificate was judged. */
+const NOT_A_VERDICT = new Set(['protocol-error', 'tls-handshake', 'admission-timeout'])
+
 interface CoolDown {
   until: number
   /** Refusal times inside the current window (addresses only). */
@@ -102,6 +105,9 @@ export class RefusalMemory implements Startable {
 
   /** Takes one refusal into account (the identity's 'peer:refused' events call this). */
   record(refusal: PeerRefusal): void {
+    // a handshake that broke off (a reset, a timeout, a connection closed mid-admission) is not a
+    // verdict on the certificate: the bootstrap keeper's own back-off covers unreachable peers
+    if (NOT_A_VERDICT.has(refusal.reason)) return
     const now = this.#now()
     if (refusal.peerId !== undefined) this.#backOff(refusal, refusal.peerId, now)
     if (refusal.by === 'remote') return
@@ -117,20 +123,12 @@ export class RefusalMemory implements Startable {
 
   #backOff(refusal: PeerRefusal, peerId: string, now: number): void {
     const previous = this.#refusedBy.get(peerId)
-    if (previous !== undefined && previous.retryAt > now) {
-      // One attempt can end in several refusals (another CA: both sides refuse; then the closed
-      // admission stream): one step, reported with its most telling reason.
-      if (previous.reason === 'protocol-error' && refusal.reason !== 'protocol-error') {
-        setBounded(this.#refusedBy, peerId, { ...previous, by: refusal.by, reason: refusal.reason, detail: refusal.detail }, this.#init.maxEntries)
-      }
-      return
-    }
+    // one attempt can end in two refusals (another CA: both sides refuse): one step
+    if (previous !== undefined && previous.retryAt > now) return
     const refusals = (previous?.refusals ?? 0) + 1
     const base = Math.min(this.#init.retryMaxMs, this.#init.retryMinMs * 2 ** Math.min(refusals - 1, 30))
     const wait = Math.round(base * (0.8 + 0.4 * this.#random()))
-    // a later attempt cut short (the remote drops us at its gater now) keeps the first reason
-    const telling = refusal.reason === 'protocol-error' && previous !== undefined ? previous : refusal
-    const entry: RefusedBy = { peerId, by: telling.by, reason: telling.reason, detail: telling.detail, refusals, retryAt: now + wait }
+    const entry: RefusedBy = { peerId, by: refusal.by, reason: refusal.reason, detail: refusal.detail, refusals, retryAt: now + wait }
     setBounded(this.#refusedBy, peerId, entry, this.#init.maxEntries)
     this.#identity.log.warn('not dialling a peer again before its back-off', {
       peerId,
