@@ -160,3 +160,9 @@ it('refuses a probe above the size limit without sending it', async () => {
   const link = await a.connect(b.peerId)
   await expect(a.probeLink(link.connection, 1024 ** 3)).rejects.toThrow(/not within/)
 })
+
+it('port reuse does not let a second node listen on a port another node holds', async () => {
+  const first = await net().start({ transports: 'tcp' })
+  const port = addressOf(first, 'tcp').split('/')[4]
+  await expect(net().start({ transports: 'tcp', listen: [`/ip4/127.0.0.1/tcp/${port}`] })).rejects.toThrow(/in use|listen/i)
+})

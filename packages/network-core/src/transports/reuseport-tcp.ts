@@ -6,6 +6,7 @@
 // Limits: IPv4 and IPv6 wildcard or specific listeners; a dial whose 4-tuple is taken (a live or
 // TIME_WAIT connection to the same remote address) falls back to an ephemeral port, except a
 // hole-punch dial, which is useless from any other port and fails instead.
+import { createServer } from 'node:net'
 import type {
   ComponentLogger,
   Connection,
@@ -115,6 +116,7 @@ class ReuseportTcp implements Transport {
     const listen = listener.listen.bind(listener)
     let entry: BoundPort | undefined
     listener.listen = async (ma: Multiaddr): Promise<void> => {
+      await assertPortFree(ma)
       await listen(ma)
       const { host, type } = getNetConfig(ma)
       const port = listener.getAddrs().map((a) => getNetConfig(a).port)[0]
@@ -149,6 +151,23 @@ function asResponder(upgrader: Upgrader): Upgrader {
       const value = Reflect.get(target, property, receiver)
       return typeof value === 'function' ? value.bind(target) : value
     },
+  })
+}
+
+/**
+ * SO_REUSEPORT lets a second process of the same user bind a port that is already listening, and
+ * the kernel would then share inbound connections between the two nodes. A plain bind first keeps
+ * "address in use" an error, as it is without port reuse.
+ */
+async function assertPortFree(ma: Multiaddr): Promise<void> {
+  const { host, port } = getNetConfig(ma)
+  if (port === undefined || port === 0) return
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`TCP port ${port} on ${host} is already in use (${err.code ?? err.message})`), { code: err.code }))
+    })
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
   })
 }
 
