@@ -100,8 +100,8 @@ export async function removeDir(dir) {
  * Forks `script` with an IPC channel and resolves with its first {type: 'ready'} message.
  * The child exits when the channel closes (see peer.mjs), so it cannot outlive us.
  */
-export function forkChild(script, init) {
-  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+export function forkChild(script, init, execArgv = process.execArgv) {
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   children.add(child)
   child.once('exit', () => children.delete(child))
   return new Promise((resolve, reject) => {

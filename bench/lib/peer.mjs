@@ -92,7 +92,7 @@ async function stop() {
 }
 
 process.on('disconnect', () => process.exit(0))
-process.on('message', (message) => {
+process.on('message', async (message) => {
   if (message?.type === 'init') {
     start(message).catch((err) => {
       process.send?.({ type: 'error', message: err?.stack ?? String(err) })
@@ -101,6 +101,16 @@ process.on('message', (message) => {
   } else if (message?.type === 'cpu') {
     const { user, system } = process.cpuUsage()
     process.send?.({ type: 'cpu', user, system })
+  } else if (message?.type === 'mem') {
+    // a full collection first (when --expose-gc), so the figures are what stays, not garbage
+    globalThis.gc?.()
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage()
+    process.send?.({ type: 'mem', rss, heapUsed, external, arrayBuffers, connections: running?.node.libp2p.getConnections().length ?? 0 })
+  } else if (message?.type === 'heap-snapshot') {
+    // for leak hunts (bench/churn.mjs with BENCH_CHURN_SNAPSHOTS=1): where the heap went
+    globalThis.gc?.()
+    const file = (await import('node:v8')).writeHeapSnapshot(message.file)
+    process.send?.({ type: 'heap-snapshot', file })
   } else if (message?.type === 'stop') {
     stop().catch(() => process.exit(1))
   }
