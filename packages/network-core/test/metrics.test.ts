@@ -35,6 +35,8 @@ it('measures connections, a request round trip, gossip and bytes between two nod
   const b = await net().start({ transports: 'quic' })
   await a.dial(multiaddr(addressOf(b, 'quic')))
   await waitFor(() => b.libp2p.getConnections(a.peerId).length > 0, 'b sees the connection')
+  // a QUIC connection counts once admission admitted it, on each side
+  await waitFor(() => a.connectedPeers().length === 1 && b.connectedPeers().length === 1, 'both sides to admit the connection')
 
   const connections = NODE_METRIC_NAMES.connections
   expect(await value(a.registry, connections, { transport: 'quic', path: 'direct' })).toBe(1)

@@ -5,7 +5,7 @@ import type { NodeIdentityEvents, PeerRefusal, RefusalMemory } from '@hypha/mtls
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub.js'
-import type { HolePunchEvents, HolePunchResult } from '../nat/hole-punch/index.js'
+import { HOLE_PUNCH_OUTCOMES, type HolePunchEvents, type HolePunchResult } from '../nat/hole-punch/index.js'
 import type { RequestCompleteDetail, RequestResponseEvents } from '../messaging/request-response.js'
 import { countActiveCircuits, RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
 import { transportOf } from '../node/hypha-node.js'
@@ -276,6 +276,8 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
     registers,
   })
   registered.push(NODE_METRIC_NAMES.holePunches)
+  // every series from zero, so rate() and alerts see the first punch
+  for (const outcome of HOLE_PUNCH_OUTCOMES) for (const role of ['initiator', 'responder'] as const) holePunches.inc({ outcome, role }, 0)
   const holePunchDuration = new Histogram({
     name: NODE_METRIC_NAMES.holePunchDuration,
     help: 'Time from a relayed connection to the end of its upgrade, by outcome, in seconds.',

@@ -46,6 +46,9 @@ import { ObservedTcpAddresses } from './observed-addresses.js'
 
 export const DCUTR_PROTOCOL = '/libp2p/dcutr'
 
+/** Every outcome, for metrics that start each series at zero. */
+export const HOLE_PUNCH_OUTCOMES = ['direct', 'unilateral', 'no-addresses', 'failed', 'backoff', 'error'] as const satisfies readonly HolePunchOutcome[]
+
 /** How a hole punch (or the unilateral upgrade before it) ended. */
 export type HolePunchOutcome =
   /** A direct connection replaced the relayed one by a punch. */

@@ -2,6 +2,7 @@
 // hole-punch.ts for what differs from @libp2p/dcutr and why), and its wire message.
 export {
   DCUTR_PROTOCOL,
+  HOLE_PUNCH_OUTCOMES,
   HolePunch,
   type HolePunchComponents,
   type HolePunchEvents,
