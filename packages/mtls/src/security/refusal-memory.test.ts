@@ -82,7 +82,7 @@ describe('RefusalMemory', () => {
     expect(m.inboundAddressBlocked(from)).toBe(false)
   })
 
-  it('forgets a peer once a handshake with it succeeds (a renewed certificate)', () => {
+  it('forgets a peer once a handshake with it succeeds (a renewed certificate), and everything on a reload', () => {
     const listeners = new Map<string, (evt: CustomEvent) => void>()
     const identity = {
       log: { warn: () => undefined, info: () => undefined },
@@ -95,6 +95,12 @@ describe('RefusalMemory', () => {
     expect(m.dialBackoff(peerIdFromString(PEER))).toBeDefined()
     listeners.get('peer:verified')?.(new CustomEvent('peer:verified', { detail: { peer: { peerId: peerIdFromString(PEER) } } }))
     expect(m.dialBackoff(peerIdFromString(PEER))).toBeUndefined()
+    expect(m.refusedBy()).toEqual([])
+    // a reload of our own identity (a renewed certificate of ours, new trust or CRLs) forgets all
+    listeners.get('peer:refused')?.(new CustomEvent('peer:refused', { detail: refusal('local') }))
+    expect(m.inboundPeerBlocked(peerIdFromString(PEER))).toBe(true)
+    listeners.get('reloaded')?.(new CustomEvent('reloaded', { detail: { staleCrls: [] } }))
+    expect(m.inboundPeerBlocked(peerIdFromString(PEER))).toBe(false)
     expect(m.refusedBy()).toEqual([])
     m.stop()
     expect(listeners.size).toBe(0)

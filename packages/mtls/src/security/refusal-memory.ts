@@ -8,7 +8,8 @@
 //   handshake, before admission work), and an address that was refused `addressThreshold` times
 //   within a cool-down is dropped before the TLS handshake for the cool-down. Relayed connections
 //   are judged by peer only (their address is the relay's). A peer that renews its certificate
-//   and is admitted is forgotten at once.
+//   and is admitted is forgotten at once; a reload of our own identity (certificate, trust, CRLs)
+//   clears the whole memory.
 // Memory is bounded: at most `maxEntries` peers and addresses each, oldest first out.
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -88,11 +89,21 @@ export class RefusalMemory implements Startable {
   start(): void {
     this.#identity.addEventListener('peer:refused', this.#onRefused)
     this.#identity.addEventListener('peer:verified', this.#onVerified)
+    this.#identity.addEventListener('reloaded', this.#onReloaded)
   }
 
   stop(): void {
     this.#identity.removeEventListener('peer:refused', this.#onRefused)
     this.#identity.removeEventListener('peer:verified', this.#onVerified)
+    this.#identity.removeEventListener('reloaded', this.#onReloaded)
+  }
+
+  /** New certificate, trust bundle or CRLs: earlier verdicts, ours and theirs, may no longer hold. */
+  readonly #onReloaded = (): void => {
+    if (this.#refusedBy.size + this.#peers.size + this.#addresses.size > 0) this.#log('identity reloaded, refusal memory cleared')
+    this.#refusedBy.clear()
+    this.#peers.clear()
+    this.#addresses.clear()
   }
 
   readonly #onRefused = (evt: CustomEvent<PeerRefusal>): void => this.record(evt.detail)
