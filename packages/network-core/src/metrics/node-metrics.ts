@@ -271,7 +271,7 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
     name: NODE_METRIC_NAMES.holePunches,
     help:
       'Upgrades of relayed connections (DCUtR) by outcome (direct, unilateral, no-addresses, failed, backoff, error) ' +
-      'and role (initiator: dialled through the relay; responder: started the upgrade).',
+      'and role (responder: started the upgrade, one count per upgrade; initiator: dialled through the relay, one per attempt it answered).',
     labelNames: ['outcome', 'role'] as const,
     registers,
   })

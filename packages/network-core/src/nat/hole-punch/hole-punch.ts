@@ -115,6 +115,8 @@ class HolePunchFailed extends Error {
 }
 
 const TCP_OBSERVATION_REDIAL_MS = 60_000
+/** Peers a back-off or a relay dial is remembered for, at most. */
+const MAX_REMEMBERED_PEERS = 10_000
 
 /** Extra wait of B before its dial (beyond half the relay RTT): keeps A's SYN first on a fast link. */
 const MIN_RESPONDER_LAG_MS = 10
@@ -194,6 +196,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
       .map((a) => a.encapsulate(`/p2p/${key}`))
     if (targets.length === 0) return
     this.#tcpObservationDials.set(key, Date.now())
+    if (this.#tcpObservationDials.size > MAX_REMEMBERED_PEERS) this.#tcpObservationDials.delete(this.#tcpObservationDials.keys().next().value as string)
     this.#components.connectionManager
       .openConnection(targets, { force: true, signal: AbortSignal.timeout(this.#init.attemptTimeoutMs) })
       .then((c) => this.#log('dialled relay %p over TCP (%a) to be observed there', identified.peerId, c.remoteAddr))
@@ -243,7 +246,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
     if (result.outcome === 'direct' || result.outcome === 'unilateral') this.#backoff.delete(key)
     else if (result.outcome === 'failed' || result.outcome === 'no-addresses') {
       const ms = Math.min(this.#init.maxBackoffMs, (this.#backoff.get(key)?.ms ?? this.#init.backoffMs / 2) * 2)
+      this.#backoff.delete(key)
       this.#backoff.set(key, { until: Date.now() + ms, ms })
+      // bounded: the oldest back-off goes first (a flood of peers cannot grow it without end)
+      if (this.#backoff.size > MAX_REMEMBERED_PEERS) this.#backoff.delete(this.#backoff.keys().next().value as string)
     }
     const how = result.outcome === 'direct' || result.outcome === 'unilateral' ? `via ${result.address}` : `(${result.reason})`
     this.#log('%s upgrade with %p: %s after %d attempt(s), %d ms %s', result.role, result.peer, result.outcome, result.attempts, result.durationMs, how)
