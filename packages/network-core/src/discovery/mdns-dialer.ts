@@ -2,7 +2,7 @@
 // only lands in the peer store. Peers on the same LAN should talk over the LAN, not through the
 // router or a relay: each peer mDNS finds is dialled on its direct (non-relayed) addresses unless
 // a direct connection to it exists. mDNS sends multicast on the node's interfaces (224.0.0.251).
-import type { ComponentLogger, PeerDiscovery, PeerDiscoveryEvents, PeerInfo } from '@libp2p/interface'
+import type { ComponentLogger, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { mdns } from '@libp2p/mdns'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -29,7 +29,7 @@ export function mdnsDialer(options: { allows: (address: Multiaddr) => boolean; d
         .then((c) => log('connected to %p found by mDNS, over %a', id, c.remoteAddr))
         .catch((err: unknown) => log('could not dial %p found by mDNS - %s', id, (err as Error).message))
     }
-    ;(service as unknown as { addEventListener(type: keyof PeerDiscoveryEvents, fn: typeof onPeer): void }).addEventListener('peer', onPeer)
+    service.addEventListener('peer', onPeer)
     return service
   }
 }

@@ -42,6 +42,7 @@ import {
   MAX_HOLE_PUNCH_MESSAGE_BYTES,
   parseAddresses,
 } from './hole-punch-message.js'
+import { setBounded } from './bounded-map.js'
 import { ObservedTcpAddresses } from './observed-addresses.js'
 
 export const DCUTR_PROTOCOL = '/libp2p/dcutr'
@@ -195,8 +196,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
       .filter((a) => TCP.exactMatch(a) && this.#init.allows(a))
       .map((a) => a.encapsulate(`/p2p/${key}`))
     if (targets.length === 0) return
-    this.#tcpObservationDials.set(key, Date.now())
-    if (this.#tcpObservationDials.size > MAX_REMEMBERED_PEERS) this.#tcpObservationDials.delete(this.#tcpObservationDials.keys().next().value as string)
+    setBounded(this.#tcpObservationDials, key, Date.now(), MAX_REMEMBERED_PEERS)
     this.#components.connectionManager
       .openConnection(targets, { force: true, signal: AbortSignal.timeout(this.#init.attemptTimeoutMs) })
       .then((c) => this.#log('dialled relay %p over TCP (%a) to be observed there', identified.peerId, c.remoteAddr))
@@ -246,10 +246,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
     if (result.outcome === 'direct' || result.outcome === 'unilateral') this.#backoff.delete(key)
     else if (result.outcome === 'failed' || result.outcome === 'no-addresses') {
       const ms = Math.min(this.#init.maxBackoffMs, (this.#backoff.get(key)?.ms ?? this.#init.backoffMs / 2) * 2)
-      this.#backoff.delete(key)
-      this.#backoff.set(key, { until: Date.now() + ms, ms })
       // bounded: the oldest back-off goes first (a flood of peers cannot grow it without end)
-      if (this.#backoff.size > MAX_REMEMBERED_PEERS) this.#backoff.delete(this.#backoff.keys().next().value as string)
+      setBounded(this.#backoff, key, { until: Date.now() + ms, ms }, MAX_REMEMBERED_PEERS)
     }
     const how = result.outcome === 'direct' || result.outcome === 'unilateral' ? `via ${result.address}` : `(${result.reason})`
     this.#log('%s upgrade with %p: %s after %d attempt(s), %d ms %s', result.role, result.peer, result.outcome, result.attempts, result.durationMs, how)
@@ -384,7 +382,7 @@ async function closeRelayed(relayed: Connection, direct: Connection): Promise<vo
 }
 
 function reasonOf(err: unknown): string {
-  if (err instanceof Error) return err.name === 'Error' || err.name === 'HolePunchFailed' ? err.message : `${err.name}: ${err.message}`
+  if (err instanceof Error) return err.name === 'Error' ? err.message : `${err.name}: ${err.message}`
   return String(err)
 }
 

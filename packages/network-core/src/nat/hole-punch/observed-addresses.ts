@@ -3,6 +3,7 @@
 // leave from ephemeral ports (js-libp2p #2620); the reuseport transport dials from the listen port,
 // so an observation is the NAT mapping of that port: the address a hole punch must target.
 import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
+import { setBounded } from './bounded-map.js'
 
 /** A node behind one NAT has one or two mappings; more means a symmetric NAT, where none helps. */
 const MAX_ADDRESSES = 8
@@ -13,11 +14,8 @@ export class ObservedTcpAddresses {
   record(observed: Multiaddr): void {
     // identify may append our own /p2p/<id>; a CONNECT carries bare transport addresses
     const address = observed.decapsulateCode(CODE_P2P)
-    const key = address.toString()
     // re-inserting moves the key to the end: the map's order is oldest to newest
-    this.#seen.delete(key)
-    this.#seen.set(key, address)
-    while (this.#seen.size > MAX_ADDRESSES) this.#seen.delete(this.#seen.keys().next().value as string)
+    setBounded(this.#seen, address.toString(), address, MAX_ADDRESSES)
   }
 
   list(): Multiaddr[] {
