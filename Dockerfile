@@ -41,7 +41,7 @@ USER node
 EXPOSE 4001/tcp 4001/udp 8080/tcp
 # readiness over HTTP (/health/ready): a worker still reserving a relay slot is "starting"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["node", "/app/docker/healthcheck.mjs"]
-ENTRYPOINT ["tini", "--", "node", "/app/docker/entrypoint.mjs"]
+ENTRYPOINT ["tini", "--", "node", "--max-semi-space-size=16", "/app/docker/entrypoint.mjs"]
 CMD ["run"]
 
 FROM runtime AS gateway

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { NODE_RUNTIME_FLAGS } from '@hypha/app-kit/node-flags'
 import { writeDevPki } from '@hypha/mtls'
 import { createNode, NodeIdentity, networkConfigSchema, parseConfig } from '@hypha/network-core'
 
@@ -101,7 +102,8 @@ export async function removeDir(dir) {
  * The child exits when the channel closes (see peer.mjs), so it cannot outlive us.
  */
 export function forkChild(script, init, execArgv = process.execArgv) {
-  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+  // the far side runs with the V8 flags a service's launcher gives it, so its memory and speed are a node's
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...NODE_RUNTIME_FLAGS, ...execArgv] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   return new Promise((resolve, reject) => {

@@ -28,6 +28,7 @@ export { HYPHA_NODE, InjectNode, NetworkModule } from './network/network.module.
 export { type Readiness, roleReadiness } from './network/readiness.js'
 export { PeersModule } from './peers/peers.module.js'
 export { PEER_LATENCY_TIMEOUT_MS, PeersService, type PeerView } from './peers/peers.service.js'
+export { NODE_RUNTIME_FLAGS } from './runtime/node-flags.js'
 export { ShutdownModule } from './shutdown/shutdown.module.js'
 export {
   DEFAULT_SHUTDOWN_OPTIONS,

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { NODE_RUNTIME_FLAGS } from '@hypha/app-kit/node-flags'
 
 export interface ReadyInfo {
   http: string
@@ -43,7 +44,7 @@ export class NodeProcess {
   private constructor(options: NodeProcessOptions) {
     this.name = options.name
     this.#log = createWriteStream(options.logFile, { flags: 'a' })
-    this.child = spawn(process.execPath, [options.bin, ...options.args], {
+    this.child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, options.bin, ...options.args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,13 @@
 // The smoke test every app's committed bin gets (jest globals): --help, init (writes a file, and
 // prints one holding the role's own checks), run -> /health/ready 200 with the right role ->
 // SIGTERM -> exit 0. Each app calls it once with its own bin and environment.
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeDevPki } from '@hypha/mtls'
 import type { NodeRole } from '@hypha/network-core'
+import { NODE_RUNTIME_FLAGS } from '../runtime/node-flags.js'
 import { childPidsOf, isRunning, type Proc, readyLine, runToEnd, start, startCommand, waitFor } from './app-process.js'
 
 export interface BinSmokeOptions {
@@ -73,6 +75,9 @@ export function binSmokeTest(options: BinSmokeOptions): void {
       const [nodePid] = childPidsOf(proc.child.pid as number)
       expect(nodePid).toBeDefined()
       try {
+        // the shebang's V8 flags reach the real node through both shims
+        const argv = readFileSync(`/proc/${nodePid}/cmdline`, 'utf8').split('\0')
+        expect(argv).toEqual(expect.arrayContaining([...NODE_RUNTIME_FLAGS]))
         proc.child.kill('SIGTERM')
         await proc.exited
         await waitFor(() => (isRunning(nodePid as number) ? undefined : true), 15_000, 'the node under the shim to exit')
