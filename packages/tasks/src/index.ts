@@ -3,8 +3,13 @@
 export * from './protocol/messages.js'
 export { InputFetchError, fetchInput, serveInput } from './protocol/input-stream.js'
 export { relayTaskTopics } from './protocol/relay-topics.js'
+export { canRun, meetsRequirements } from './protocol/requirements.js'
 export {
+  emptyCounts,
   FINISHED_STATES,
+  LEASED_STATES,
+  TASK_STATES,
+  type TaskCounts,
   type TaskLease,
   type TaskListOptions,
   type TaskProgress,
@@ -13,19 +18,18 @@ export {
   type TaskStore,
 } from './scheduler/task-store.js'
 export { MemoryTaskStore } from './scheduler/memory-task-store.js'
+export { SqliteTaskStore, TaskStoreLockedError } from './scheduler/sqlite-task-store.js'
+export { NotLeaderError, TaskConflictError, TaskInputTooLargeError } from './scheduler/errors.js'
+export { toTaskView, type TaskView, type WorkerView } from './scheduler/views.js'
+export * as lifecycle from './scheduler/lifecycle.js'
 export {
   Scheduler,
-  TaskConflictError,
-  TaskInputTooLargeError,
-  toTaskView,
   type Clock,
   type SchedulerEvents,
   type SchedulerNode,
   type SchedulerOptions,
   type SubmitResult,
   type TaskSpec,
-  type TaskView,
-  type WorkerView,
 } from './scheduler/scheduler.js'
 export {
   Worker,

@@ -6,6 +6,8 @@
 //  1. scheduler publishes Announcement on ANNOUNCE_TOPIC (pending tasks; again every interval until assigned)
 //  2. worker with a free slot and the executor -> OFFER: the response IS the assignment (task, input
 //     ref, lease id + ttl) or a refusal (taken / not-eligible / unknown-task / stopping); first offer wins
+//  2b. worker whose slot frees -> PULL: up to `max` assignments at once (oldest eligible first), so a
+//     busy worker never waits for the next announcement round
 //  3. worker -> PROGRESS 'started' (task becomes running); PROGRESS and RENEW every ttl/3 extend the lease
 //  4. input larger than LIMITS.inlineInputBytes: worker opens INPUT_PROTOCOL, proving its lease
 //  5. worker -> REPORT succeeded | failed(retryable?) | released (hand-back on stop)
@@ -26,6 +28,7 @@ export const OFFER_PROTOCOL = '/hypha/tasks/offer/1.0.0'
 export const RENEW_PROTOCOL = '/hypha/tasks/renew/1.0.0'
 export const PROGRESS_PROTOCOL = '/hypha/tasks/progress/1.0.0'
 export const REPORT_PROTOCOL = '/hypha/tasks/report/1.0.0'
+export const PULL_PROTOCOL = '/hypha/tasks/pull/1.0.0'
 /** Raw stream (not request/response): task input bytes in length-prefixed chunks. */
 export const INPUT_PROTOCOL = '/hypha/tasks/input/1.0.0'
 
@@ -36,6 +39,8 @@ export const LIMITS = {
   labelKeyChars: 64,
   labelValueChars: 256,
   tasksPerAnnouncement: 64,
+  /** Assignments one PULL may return. */
+  tasksPerPull: 16,
   addressesPerAnnouncement: 16,
   addressChars: 512,
   executorsPerWorker: 64,
@@ -149,6 +154,25 @@ export const OfferResponseSchema = z.discriminatedUnion('assigned', [
   }),
 ])
 export type OfferResponse = z.infer<typeof OfferResponseSchema>
+
+// ---- pull (worker -> scheduler): the next tasks for a worker's free slots ----
+
+export const PullRequestSchema = z.strictObject({
+  v: version,
+  worker: WorkerCapabilitiesSchema,
+  /** Free slots: at most this many assignments. */
+  max: z.number().int().min(1).max(LIMITS.tasksPerPull),
+})
+export type PullRequest = z.infer<typeof PullRequestSchema>
+
+export const PullResponseSchema = z.strictObject({
+  v: version,
+  /** Empty when nothing pending fits the worker (it then waits for the next announcement). */
+  tasks: z.array(AssignmentSchema).max(LIMITS.tasksPerPull),
+  /** Why nothing was handed out, when it is not "nothing fits". */
+  reason: z.enum(['stopping', 'standby']).optional(),
+})
+export type PullResponse = z.infer<typeof PullResponseSchema>
 
 // ---- lease renewal and progress (worker -> scheduler) ----
 

@@ -70,17 +70,80 @@ describe('Scheduler', () => {
     expect(await scheduler.checkLeases()).toBe(1)
     expect(await scheduler.getTask(id)).toMatchObject({ state: 'pending', attempts: 1 })
     expect(requeued).toEqual(['lease expired'])
-    // The old holder has lost the task: renewals and results are refused.
+    // The old holder has lost the task: renewals and failures are refused ...
     expect(await scheduler.handleRenew('w1', { v: V, taskId: id, leaseId: firstLease })).toEqual({ v: V, status: 'lost' })
-    expect(await scheduler.handleReport('w1', { v: V, taskId: id, leaseId: firstLease, outcome: 'succeeded', result: { echo: 'x' } }))
+    expect(await scheduler.handleReport('w1', { v: V, taskId: id, leaseId: firstLease, outcome: 'failed', error: 'x', retryable: false }))
       .toEqual({ v: V, status: 'refused' })
 
     leaseOf(await scheduler.handleOffer('w2', offer(id)))
+    // ... and so is a late result once another worker holds the task
+    expect(await scheduler.handleReport('w1', { v: V, taskId: id, leaseId: firstLease, outcome: 'succeeded', result: { echo: 'x' } }))
+      .toEqual({ v: V, status: 'refused' })
     now += LEASE + 1
     expect(await scheduler.checkLeases()).toBe(1)
     const view = await scheduler.getTask(id)
     expect(view).toMatchObject({ state: 'failed', attempts: 2 })
     expect(view?.error).toMatch(/lease expired on worker w2 \(attempt 2 of 2\)/)
+  })
+
+  it('accepts a late result from the last worker while nobody else holds the task (at-least-once, stored once)', async () => {
+    const { id } = await scheduler.submit({ executor: 'echo', input: 'x' })
+    const leaseId = leaseOf(await scheduler.handleOffer('w1', offer(id)))
+    now += LEASE + 1
+    expect(await scheduler.checkLeases()).toBe(1)
+    const late = { v: V, taskId: id, leaseId, outcome: 'succeeded', result: { echo: 'x' } } as const
+    expect(await scheduler.handleReport('w2', late)).toEqual({ v: V, status: 'refused' })
+    expect(await scheduler.handleReport('w1', late)).toEqual({ v: V, status: 'accepted' })
+    expect(await scheduler.handleReport('w1', late)).toEqual({ v: V, status: 'duplicate' })
+    expect(await scheduler.getTask(id)).toMatchObject({ state: 'succeeded', attempts: 1, result: { echo: 'x' } })
+  })
+
+  it('gives leases that lapsed while it was stopped one more lease when it starts again', async () => {
+    const { id } = await scheduler.submit({ executor: 'echo', input: 'x' })
+    const leaseId = leaseOf(await scheduler.handleOffer('w1', offer(id)))
+    await scheduler.stop()
+    now += 10 * LEASE // away for ten leases
+    await scheduler.start()
+    expect(await scheduler.checkLeases()).toBe(0)
+    expect(await scheduler.getTask(id)).toMatchObject({ state: 'assigned', leaseExpiresAt: now + LEASE })
+    expect(await scheduler.handleRenew('w1', { v: V, taskId: id, leaseId })).toMatchObject({ status: 'renewed' })
+    // a worker that is gone loses it one lease later
+    now += LEASE + 1
+    expect(await scheduler.checkLeases()).toBe(1)
+  })
+
+  it('hands a pulling worker the oldest pending tasks it can run, at most as many as asked', async () => {
+    const ids = []
+    for (const [executor, labels] of [['echo', {}], ['sleep', { zone: 'b' }], ['echo', {}], ['echo', {}]] as const) {
+      ids.push((await scheduler.submit({ executor, input: '1', requirements: { labels } })).id)
+    }
+    const pulled = await scheduler.handlePull('w1', { v: V, worker: caps, max: 2 })
+    expect(pulled.tasks.map((t) => t.id)).toEqual([ids[0], ids[2]])
+    expect(pulled.tasks[0]).toMatchObject({ attempt: 1, input: { kind: 'text', size: 1, inline: 'MQ==' }, lease: { ttlMs: LEASE } })
+    expect((await scheduler.handlePull('w2', { v: V, worker: caps, max: 16 })).tasks.map((t) => t.id)).toEqual([ids[3]])
+    expect((await scheduler.handlePull('w2', { v: V, worker: caps, max: 16 })).tasks).toEqual([])
+    expect(await scheduler.getTask(ids[1] as string)).toMatchObject({ state: 'pending' })
+    await scheduler.stop()
+    expect(await scheduler.handlePull('w2', { v: V, worker: caps, max: 1 })).toEqual({ v: V, tasks: [], reason: 'stopping' })
+  })
+
+  it('prunes finished tasks past the retention, and nothing else', async () => {
+    const pruning = new Scheduler(schedulerNode(bus), { retentionMs: 1_000, pruneIntervalMs: 3_600_000, clock: { now: () => now } })
+    const done = await pruning.submit({ executor: 'echo', input: 'x' })
+    const waiting = await pruning.submit({ executor: 'echo', input: 'y' })
+    await pruning.start()
+    try {
+      const lease = leaseOf(await pruning.handleOffer('w1', offer(done.id)))
+      await pruning.handleReport('w1', { v: V, taskId: done.id, leaseId: lease, outcome: 'succeeded', result: 1 })
+      now += 999
+      expect(await pruning.prune()).toBe(0)
+      now += 2
+      expect(await pruning.prune()).toBe(1)
+      expect(await pruning.getTask(done.id)).toBeUndefined()
+      expect(await pruning.getTask(waiting.id)).toMatchObject({ state: 'pending' })
+    } finally {
+      await pruning.stop()
+    }
   })
 
   it('records a result once and ignores duplicates', async () => {

@@ -1,20 +1,24 @@
-// The scheduler's allocation engine: accepts tasks, announces pending ones on GossipSub, assigns
-// each to the first eligible offering worker under a lease, and re-queues it when the lease runs out.
-// Limits: one scheduler per task set (no scheduler fail-over); offers are first come, first served.
+// The scheduler's allocation engine: accepts tasks into its TaskStore, announces pending ones,
+// hands them to workers under leases (an offer for an announced task, or a pull for a free
+// slot), and re-queues a task whose lease runs out. The task's life itself is lifecycle.ts; this
+// file wires it to the store, the clock and the task protocol.
+//
+// Durability: with a persistent store a restarted scheduler resumes every task. Leases that ran
+// out while it was away are extended by one lease (their workers kept running) and reports are
+// idempotent by task id, so a crash loses nothing and stores each result once.
 import { createHash, randomUUID } from 'node:crypto'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
-import type { ConnectedPeer, HandlerContext, RequestResponse, TypedPubSub, TypedTopic } from '@hypha/network-core'
+import type { ConnectedPeer, RequestResponse, TypedPubSub } from '@hypha/network-core'
 import { serveInput } from '../protocol/input-stream.js'
 import {
   ANNOUNCE_TOPIC,
-  type Announcement,
+  type Assignment,
   AnnouncementSchema,
   type InputRequest,
   INPUT_PROTOCOL,
-  type JsonValue,
-  type LeaseResponse,
   LeaseResponseSchema,
+  type LeaseResponse,
   LIMITS,
   OFFER_PROTOCOL,
   type OfferRequest,
@@ -24,6 +28,11 @@ import {
   PROGRESS_PROTOCOL,
   type ProgressRequest,
   ProgressRequestSchema,
+  PULL_PROTOCOL,
+  type PullRequest,
+  PullRequestSchema,
+  type PullResponse,
+  PullResponseSchema,
   RENEW_PROTOCOL,
   type RenewRequest,
   RenewRequestSchema,
@@ -39,10 +48,15 @@ import {
   WORKER_STATUS_TOPIC,
   type WorkerStatus,
   WorkerStatusSchema,
-  type Labels,
 } from '../protocol/messages.js'
+import { canRun } from '../protocol/requirements.js'
+import { Announcer } from './announcer.js'
+import { TaskConflictError, TaskInputTooLargeError } from './errors.js'
+import * as lifecycle from './lifecycle.js'
 import { MemoryTaskStore } from './memory-task-store.js'
-import { FINISHED_STATES, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
+import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
+import { type TaskView, toTaskView, type WorkerView } from './views.js'
+import { WorkerDirectory } from './worker-directory.js'
 
 /** The part of HyphaNode the scheduler uses (tests can hand in a fake). */
 export interface SchedulerNode {
@@ -58,6 +72,7 @@ export interface Clock {
 }
 
 export interface SchedulerOptions {
+  /** @default a MemoryTaskStore (nothing survives a restart) */
   store?: TaskStore
   /** Lease granted per assignment and per renewal. @default 10_000 */
   leaseMs?: number
@@ -77,6 +92,10 @@ export interface SchedulerOptions {
   maxAnnouncedPerRound?: number
   /** Concurrent handlers per task rpc protocol. @default 64 */
   maxConcurrentRequests?: number
+  /** Finished tasks are kept this long, then pruned. @default 7 days */
+  retentionMs?: number
+  /** How often finished tasks past retention are pruned. @default min(retentionMs / 10, 60_000) */
+  pruneIntervalMs?: number
   clock?: Clock
 }
 
@@ -88,37 +107,6 @@ export interface TaskSpec {
   requirements?: Requirements
   timeoutMs?: number
   maxAttempts?: number
-}
-
-/** A task as the API shows it (no input bytes). */
-export interface TaskView {
-  id: string
-  executor: string
-  state: TaskState
-  attempts: number
-  maxAttempts: number
-  worker?: string
-  inputSize: number
-  requirements?: Requirements
-  timeoutMs?: number
-  leaseExpiresAt?: number
-  progress?: { fraction?: number; message?: string; at: number }
-  result?: JsonValue
-  error?: string
-  createdAt: number
-  updatedAt: number
-}
-
-export interface WorkerView {
-  id: string
-  executors: string[]
-  capacity: number
-  running: number
-  labels: Labels
-  /** 'quic' | 'tcp' | 'relay' | 'other' while connected, 'disconnected' otherwise. */
-  connection: ConnectedPeer['transport'] | 'disconnected'
-  direct: boolean
-  lastSeen: number
 }
 
 export interface SubmitResult {
@@ -140,58 +128,19 @@ export interface SchedulerEvents {
   'protocol:error': CustomEvent<{ protocol: string; peer?: string; error: string }>
 }
 
-/** submit() with an existing id but a different executor or input. */
-export class TaskConflictError extends Error {
-  override readonly name = 'TaskConflictError'
-  readonly taskId: string
-
-  constructor(taskId: string) {
-    super(`task ${taskId} already exists with a different executor or input`)
-    this.taskId = taskId
-  }
-}
-
-/** submit() with an input larger than maxInputBytes. */
-export class TaskInputTooLargeError extends Error {
-  override readonly name = 'TaskInputTooLargeError'
-
-  constructor(size: number, limit: number) {
-    super(`task input of ${size} bytes exceeds the limit of ${limit} bytes`)
-  }
-}
-
 const V = TASK_PROTOCOL_VERSION
-
-export function toTaskView(record: TaskRecord): TaskView {
-  const view: TaskView = {
-    id: record.id,
-    executor: record.executor,
-    state: record.state,
-    attempts: record.attempts,
-    maxAttempts: record.maxAttempts,
-    inputSize: record.input.byteLength,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  }
-  if (record.worker !== undefined) view.worker = record.worker
-  if (record.requirements !== undefined) view.requirements = record.requirements
-  if (record.timeoutMs !== undefined) view.timeoutMs = record.timeoutMs
-  if (record.lease !== undefined) view.leaseExpiresAt = record.lease.expiresAt
-  if (record.progress !== undefined) view.progress = record.progress
-  if (record.result !== undefined) view.result = record.result
-  if (record.error !== undefined) view.error = record.error
-  return view
-}
+const DAY_MS = 24 * 3600 * 1000
+/** Pending tasks a pull looks through for ones the worker can run. */
+const PULL_SCAN = 256
+/** Inline input bytes one pull response carries at most (the rpc message limit is 1 MiB by default). */
+const PULL_INLINE_BUDGET = 256 * 1024
+/** Rows per maintenance batch (lease expiry, pruning): bounded work per turn. */
+const BATCH = 500
 
 function inputBytes(input: TaskSpec['input']): { bytes: Uint8Array; kind: 'text' | 'bytes' } {
   if (typeof input === 'string') return { bytes: new TextEncoder().encode(input), kind: 'text' }
   if (input instanceof Uint8Array) return { bytes: input, kind: 'bytes' }
   return { bytes: new Uint8Array(Buffer.from(input.base64, 'base64')), kind: 'bytes' }
-}
-
-function eligible(requirements: Requirements | undefined, labels: Labels): boolean {
-  for (const [key, value] of Object.entries(requirements?.labels ?? {})) if (labels[key] !== value) return false
-  return true
 }
 
 export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
@@ -207,15 +156,14 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   readonly #inputStreamTimeoutMs: number
   readonly #maxConcurrentRequests: number
   readonly #maxAnnouncedPerRound: number
-  #announceCursor = 0
-  readonly #workers = new Map<string, Omit<WorkerView, 'connection' | 'direct'>>()
-  #announceTopic: TypedTopic<Announcement> | undefined
-  #unsubscribeStatus: (() => void) | undefined
-  #announceTimer: ReturnType<typeof setInterval> | undefined
-  #leaseTimer: ReturnType<typeof setInterval> | undefined
-  #announcing: Promise<void> | undefined
-  #announceAgain = false
+  readonly #retentionMs: number
+  readonly #pruneIntervalMs: number
+  readonly #workers = new WorkerDirectory()
+  #announcer: Announcer | undefined
+  #unsubscribe: (() => void) | undefined
+  readonly #timers: Array<ReturnType<typeof setInterval>> = []
   #checkingLeases: Promise<number> | undefined
+  #pruning: Promise<number> | undefined
   #activeInputStreams = 0
   #started = false
   #stopController = new AbortController()
@@ -234,22 +182,27 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#inputStreamTimeoutMs = options.inputStreamTimeoutMs ?? 60_000
     this.#maxConcurrentRequests = options.maxConcurrentRequests ?? 64
     this.#maxAnnouncedPerRound = options.maxAnnouncedPerRound ?? 256
+    this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? Math.min(Math.max(Math.floor(this.#retentionMs / 10), 1_000), 60_000)
   }
 
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
     this.#stopController = new AbortController()
+    await this.#resumeLeases()
     const limit = { maxConcurrent: this.#maxConcurrentRequests }
     const rpc = this.#node.rpc
     await rpc.handle(OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema },
       (req, ctx) => this.handleOffer(ctx.peer.toString(), req), limit)
+    await rpc.handle(PULL_PROTOCOL, { request: PullRequestSchema, response: PullResponseSchema },
+      (req, ctx) => this.handlePull(ctx.peer.toString(), req), limit)
     await rpc.handle(RENEW_PROTOCOL, { request: RenewRequestSchema, response: LeaseResponseSchema },
       (req, ctx) => this.handleRenew(ctx.peer.toString(), req), limit)
     await rpc.handle(PROGRESS_PROTOCOL, { request: ProgressRequestSchema, response: LeaseResponseSchema },
       (req, ctx) => this.handleProgress(ctx.peer.toString(), req), limit)
     await rpc.handle(REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
-      (req, ctx: HandlerContext) => this.handleReport(ctx.peer.toString(), req), limit)
+      (req, ctx) => this.handleReport(ctx.peer.toString(), req), limit)
     await this.#node.libp2p.handle(INPUT_PROTOCOL, (stream, connection) => {
       const peer = connection.remotePeer.toString()
       if (this.#activeInputStreams >= this.#maxInputStreams) {
@@ -262,33 +215,45 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
         .finally(() => { this.#activeInputStreams-- })
     }, { runOnLimitedConnection: true, maxInboundStreams: this.#maxInputStreams })
 
-    this.#announceTopic = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
+    const announceTopic = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
+    this.#announcer = new Announcer({
+      store: this.store,
+      topic: announceTopic,
+      scheduler: this.#node.peerId.toString(),
+      addresses: () => this.#node.libp2p.getMultiaddrs().map((a) => a.toString()),
+      maxPerRound: this.#maxAnnouncedPerRound,
+      signal: this.#stopController.signal,
+      onError: (err) => this.#protocolError(ANNOUNCE_TOPIC, undefined, String(err)),
+    })
     // Joining the topic (with a no-op handler) keeps this node in the announcement mesh.
-    const unsubscribeAnnounce = this.#announceTopic.subscribe(() => undefined)
+    const unsubscribeAnnounce = announceTopic.subscribe(() => undefined)
     const statusTopic = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
     const unsubscribeStatus = statusTopic.subscribe((status: WorkerStatus, from) => { this.#sawWorker(from.toString(), status.worker) })
-    this.#unsubscribeStatus = () => { unsubscribeAnnounce(); unsubscribeStatus() }
-    this.#announceTimer = setInterval(() => this.#requestAnnounce(), this.#announceIntervalMs)
-    this.#leaseTimer = setInterval(() => { void this.checkLeases() }, this.#leaseCheckIntervalMs)
-    this.#requestAnnounce()
+    this.#unsubscribe = () => { unsubscribeAnnounce(); unsubscribeStatus() }
+    this.#timers.push(
+      setInterval(() => this.#announcer?.request(), this.#announceIntervalMs),
+      setInterval(() => { void this.checkLeases() }, this.#leaseCheckIntervalMs),
+      setInterval(() => { void this.prune() }, this.#pruneIntervalMs),
+    )
+    this.#announcer.request()
   }
 
   async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
     this.#stopController.abort(new Error('scheduler stopped'))
-    clearInterval(this.#announceTimer)
-    clearInterval(this.#leaseTimer)
-    this.#unsubscribeStatus?.()
+    for (const timer of this.#timers.splice(0)) clearInterval(timer)
+    this.#unsubscribe?.()
     const rpc = this.#node.rpc
     await Promise.allSettled([
       rpc.unhandle(OFFER_PROTOCOL),
+      rpc.unhandle(PULL_PROTOCOL),
       rpc.unhandle(RENEW_PROTOCOL),
       rpc.unhandle(PROGRESS_PROTOCOL),
       rpc.unhandle(REPORT_PROTOCOL),
       this.#node.libp2p.unhandle(INPUT_PROTOCOL),
     ])
-    await Promise.allSettled([this.#announcing, this.#checkingLeases])
+    await Promise.allSettled([this.#announcer?.idle(), this.#checkingLeases, this.#pruning])
   }
 
   // ---- the API the app calls ----
@@ -304,7 +269,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     const record: TaskRecord = {
       id: spec.id ?? randomUUID(),
       executor: spec.executor,
-      input: bytes,
+      inputSize: bytes.byteLength,
       inputKind: kind,
       inputDigest: createHash('sha256').update(bytes).digest('hex'),
       maxAttempts: spec.maxAttempts ?? this.#maxAttempts,
@@ -315,13 +280,13 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     }
     if (spec.requirements !== undefined) record.requirements = spec.requirements
     if (spec.timeoutMs !== undefined) record.timeoutMs = spec.timeoutMs
-    const { inserted, record: stored } = await this.store.insert(record)
+    const { inserted, record: stored } = await this.store.insert(record, bytes)
     if (!inserted) {
       if (stored.executor !== record.executor || stored.inputDigest !== record.inputDigest) throw new TaskConflictError(record.id)
       return { id: stored.id, created: false }
     }
     this.safeDispatchEvent('task:submitted', { detail: toTaskView(stored) })
-    this.#requestAnnounce()
+    this.#announcer?.request()
     return { id: stored.id, created: true }
   }
 
@@ -330,17 +295,17 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return record === undefined ? undefined : toTaskView(record)
   }
 
-  async listTasks(options: { states?: readonly TaskState[]; limit?: number } = {}): Promise<TaskView[]> {
+  async listTasks(options: { states?: readonly TaskState[]; limit?: number; after?: string } = {}): Promise<TaskView[]> {
     return (await this.store.list(options)).map(toTaskView)
   }
 
-  /** Workers known from status messages and offers, with how they are connected now. */
+  async taskCounts(): Promise<TaskCounts> {
+    return this.store.counts()
+  }
+
+  /** Workers known from status messages, offers and pulls, with how they are connected now. */
   workers(): WorkerView[] {
-    const connected = new Map(this.#node.connectedPeers().map((peer) => [peer.id, peer]))
-    return [...this.#workers.values()].map((worker) => {
-      const peer = connected.get(worker.id)
-      return { ...worker, connection: peer?.transport ?? 'disconnected', direct: peer?.direct ?? false }
-    })
+    return this.#workers.list(this.#node.connectedPeers())
   }
 
   /** Re-queues (or fails) every task whose lease has expired; returns how many. Runs on a timer too. */
@@ -350,51 +315,62 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return this.#checkingLeases
   }
 
+  /** Deletes finished tasks older than the retention; returns how many. Runs on a timer too. */
+  async prune(): Promise<number> {
+    if (this.#pruning !== undefined) return this.#pruning
+    this.#pruning = (async () => {
+      const before = this.#clock.now() - this.#retentionMs
+      let total = 0
+      for (;;) {
+        const pruned = await this.store.prune(before, BATCH)
+        total += pruned
+        if (pruned < BATCH || !this.#started) return total
+      }
+    })().finally(() => { this.#pruning = undefined })
+    return this.#pruning
+  }
+
   // ---- protocol handlers (public so they can be driven without a network in tests) ----
 
   async handleOffer(peer: string, offer: OfferRequest): Promise<OfferResponse> {
     this.#sawWorker(peer, offer.worker)
     if (!this.#started) return { v: V, assigned: false, reason: 'stopping' }
-    let reason: 'taken' | 'not-eligible' = 'taken'
-    const now = this.#clock.now()
+    let refusal: 'taken' | 'not-eligible' = 'taken'
+    const grant = { leaseId: randomUUID(), now: this.#clock.now(), leaseMs: this.#leaseMs }
     const updated = await this.store.update(offer.taskId, (task) => {
-      if (task.state !== 'pending') return undefined
-      if (!offer.worker.executors.includes(task.executor) || !eligible(task.requirements, offer.worker.labels)) {
-        reason = 'not-eligible'
-        return undefined
-      }
-      return {
-        ...task,
-        state: 'assigned',
-        attempts: task.attempts + 1,
-        worker: peer,
-        lease: { id: randomUUID(), holder: peer, expiresAt: now + this.#leaseMs },
-        updatedAt: now,
-      }
+      const outcome = lifecycle.assign(task, peer, offer.worker, grant)
+      if (outcome.ok) return outcome.record
+      refusal = outcome.reason
+      return undefined
     })
     if (updated === undefined) {
       const exists = await this.store.get(offer.taskId)
-      return { v: V, assigned: false, reason: exists === undefined ? 'unknown-task' : reason }
+      return { v: V, assigned: false, reason: exists === undefined ? 'unknown-task' : refusal }
     }
-    this.safeDispatchEvent('task:assigned', { detail: toTaskView(updated) })
-    const lease = updated.lease as NonNullable<TaskRecord['lease']>
-    const inline = updated.input.byteLength <= LIMITS.inlineInputBytes
-    return {
-      v: V,
-      assigned: true,
-      task: {
-        id: updated.id,
-        executor: updated.executor,
-        input: {
-          kind: updated.inputKind,
-          size: updated.input.byteLength,
-          ...(inline ? { inline: Buffer.from(updated.input).toString('base64') } : {}),
-        },
-        ...(updated.timeoutMs !== undefined ? { timeoutMs: updated.timeoutMs } : {}),
-        attempt: updated.attempts,
-        lease: { id: lease.id, ttlMs: this.#leaseMs },
-      },
+    return { v: V, assigned: true, task: await this.#assigned(updated) }
+  }
+
+  /** Up to `max` of the oldest pending tasks this worker can run, each assigned to it. */
+  async handlePull(peer: string, pull: PullRequest): Promise<PullResponse> {
+    this.#sawWorker(peer, pull.worker)
+    if (!this.#started) return { v: V, tasks: [], reason: 'stopping' }
+    const tasks: Assignment[] = []
+    let inlineBudget = PULL_INLINE_BUDGET
+    const candidates = (await this.store.list({ states: ['pending'], limit: PULL_SCAN })).filter((task) => canRun(task, pull.worker))
+    for (const candidate of candidates) {
+      if (tasks.length >= pull.max) break
+      const inline = candidate.inputSize <= LIMITS.inlineInputBytes ? candidate.inputSize : 0
+      if (tasks.length > 0 && inline > inlineBudget) break
+      const grant = { leaseId: randomUUID(), now: this.#clock.now(), leaseMs: this.#leaseMs }
+      const updated = await this.store.update(candidate.id, (task) => {
+        const outcome = lifecycle.assign(task, peer, pull.worker, grant)
+        return outcome.ok ? outcome.record : undefined
+      })
+      if (updated === undefined) continue // taken meanwhile
+      inlineBudget -= inline
+      tasks.push(await this.#assigned(updated))
     }
+    return { v: V, tasks }
   }
 
   async handleRenew(peer: string, request: RenewRequest): Promise<LeaseResponse> {
@@ -408,45 +384,49 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return this.#extendLease(peer, request.taskId, request.leaseId, progress)
   }
 
-  async handleReport(peer: string, report: ReportRequest): Promise<ReportResponse> {
+  async handleReport(peer: string, message: ReportRequest): Promise<ReportResponse> {
     let status: ReportResponse['status'] = 'refused'
     const now = this.#clock.now()
-    const updated = await this.store.update(report.taskId, (task) => {
-      if (FINISHED_STATES.has(task.state)) {
-        status = 'duplicate'
-        return undefined
-      }
-      if (task.lease === undefined || task.lease.id !== report.leaseId || task.lease.holder !== peer) return undefined
-      status = 'accepted'
-      const { lease: _lease, ...rest } = task
-      if (report.outcome === 'succeeded') return { ...rest, state: 'succeeded', result: report.result, updatedAt: now }
-      if (report.outcome === 'failed' && !report.retryable) return { ...rest, state: 'failed', error: report.error, updatedAt: now }
-      const why = report.outcome === 'failed' ? report.error : `released by the worker: ${report.reason}`
-      return this.#endAttempt(rest, why, now)
+    const updated = await this.store.update(message.taskId, (task) => {
+      const outcome = lifecycle.report(task, peer, message, now)
+      status = outcome.status
+      return outcome.record
     })
     if (status === 'refused') {
-      this.#protocolError(REPORT_PROTOCOL, peer, `report for ${report.taskId} from a peer without its lease`)
+      this.#protocolError(REPORT_PROTOCOL, peer, `report for ${message.taskId} from a peer without its lease`)
     }
-    if (updated !== undefined) this.#announceChange(updated, report.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
+    if (updated !== undefined) this.#announceChange(updated, message.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
     return { v: V, status }
   }
 
   // ---- internals ----
 
-  async #extendLease(peer: string, taskId: string, leaseId: string, progress: TaskRecord['progress']): Promise<LeaseResponse> {
+  /** The wire assignment of a task just assigned (its input inline when small). */
+  async #assigned(record: TaskRecord): Promise<Assignment> {
+    this.safeDispatchEvent('task:assigned', { detail: toTaskView(record) })
+    const lease = record.lease as NonNullable<TaskRecord['lease']>
+    const inline = record.inputSize <= LIMITS.inlineInputBytes ? await this.store.input(record.id) : undefined
+    return {
+      id: record.id,
+      executor: record.executor,
+      input: {
+        kind: record.inputKind,
+        size: record.inputSize,
+        ...(inline !== undefined ? { inline: Buffer.from(inline).toString('base64') } : {}),
+      },
+      ...(record.timeoutMs !== undefined ? { timeoutMs: record.timeoutMs } : {}),
+      attempt: record.attempts,
+      lease: { id: lease.id, ttlMs: this.#leaseMs },
+    }
+  }
+
+  async #extendLease(peer: string, taskId: string, leaseId: string, progress: TaskProgress | undefined): Promise<LeaseResponse> {
     const now = this.#clock.now()
     let becameRunning = false
     const updated = await this.store.update(taskId, (task) => {
-      if (task.state !== 'assigned' && task.state !== 'running') return undefined
-      if (task.lease === undefined || task.lease.id !== leaseId || task.lease.holder !== peer) return undefined
-      becameRunning = task.state === 'assigned'
-      return {
-        ...task,
-        state: 'running',
-        lease: { ...task.lease, expiresAt: now + this.#leaseMs },
-        ...(progress !== undefined ? { progress } : {}),
-        updatedAt: now,
-      }
+      const next = lifecycle.renew(task, peer, leaseId, { now, leaseMs: this.#leaseMs, ...(progress !== undefined ? { progress } : {}) })
+      becameRunning = next !== undefined && task.state === 'assigned'
+      return next
     })
     if (updated === undefined) return { v: V, status: 'lost' }
     if (becameRunning) this.safeDispatchEvent('task:running', { detail: toTaskView(updated) })
@@ -454,19 +434,10 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return { v: V, status: 'renewed', ttlMs: this.#leaseMs }
   }
 
-  /** The current attempt ended without a result: back to pending, or failed once attempts are used up. */
-  #endAttempt(task: Omit<TaskRecord, 'lease'>, why: string, now: number): TaskRecord {
-    if (task.attempts >= task.maxAttempts) {
-      return { ...task, state: 'failed', error: `${why} (attempt ${task.attempts} of ${task.maxAttempts})`, updatedAt: now }
-    }
-    const { progress: _progress, ...rest } = task
-    return { ...rest, state: 'pending', updatedAt: now }
-  }
-
   #announceChange(record: TaskRecord, reason: string): void {
     if (record.state === 'pending') {
       this.safeDispatchEvent('task:requeued', { detail: { ...toTaskView(record), reason } })
-      this.#requestAnnounce()
+      this.#announcer?.request()
     } else if (record.state === 'succeeded') {
       this.safeDispatchEvent('task:succeeded', { detail: toTaskView(record) })
     } else if (record.state === 'failed') {
@@ -475,85 +446,45 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   }
 
   async #expireLeases(): Promise<number> {
-    const now = this.#clock.now()
-    const leased = await this.store.list({ states: ['assigned', 'running'] })
     let expired = 0
-    for (const candidate of leased) {
-      if (candidate.lease === undefined || candidate.lease.expiresAt > now) continue
-      const updated = await this.store.update(candidate.id, (task) => {
-        if (task.lease === undefined || task.lease.expiresAt > now || FINISHED_STATES.has(task.state)) return undefined
-        const { lease: _lease, ...rest } = task
-        return this.#endAttempt(rest, `lease expired on worker ${task.lease.holder}`, now)
-      })
-      if (updated === undefined) continue
-      expired++
-      this.#announceChange(updated, 'lease expired')
+    for (;;) {
+      const now = this.#clock.now()
+      const batch = await this.store.expiredLeases(now, BATCH)
+      for (const candidate of batch) {
+        const updated = await this.store.update(candidate.id, (task) => lifecycle.expire(task, now))
+        if (updated === undefined) continue
+        expired++
+        this.#announceChange(updated, 'lease expired')
+      }
+      if (batch.length < BATCH) return expired
     }
-    return expired
+  }
+
+  /** On start: leases that lapsed (or nearly) while this scheduler was away get one more lease. */
+  async #resumeLeases(): Promise<void> {
+    const now = this.#clock.now()
+    let after: string | undefined
+    for (;;) {
+      const page = await this.store.list({ states: LEASED_STATES, limit: BATCH, ...(after !== undefined ? { after } : {}) })
+      for (const task of page) await this.store.update(task.id, (current) => lifecycle.extendAfterAbsence(current, now, this.#leaseMs))
+      if (page.length < BATCH) return
+      after = page.at(-1)?.id
+    }
   }
 
   async #inputFor(peer: string, request: InputRequest): Promise<Uint8Array | 'no-lease'> {
     const task = await this.store.get(request.taskId)
-    if (task === undefined || task.lease === undefined || task.lease.id !== request.leaseId || task.lease.holder !== peer) {
+    const input = task !== undefined && lifecycle.holdsLease(task, peer, request.leaseId) ? await this.store.input(task.id) : undefined
+    if (input === undefined) {
       this.#protocolError(INPUT_PROTOCOL, peer, `input of ${request.taskId} asked for without its lease`)
       return 'no-lease'
     }
-    return task.input
-  }
-
-  /** Coalesces announce requests: at most one publish in flight, one more queued behind it. */
-  #requestAnnounce(): void {
-    if (!this.#started) return
-    if (this.#announcing !== undefined) {
-      this.#announceAgain = true
-      return
-    }
-    this.#announcing = this.#announce()
-      .catch((err: unknown) => { this.#protocolError(ANNOUNCE_TOPIC, undefined, String(err)) })
-      .finally(() => {
-        this.#announcing = undefined
-        if (this.#announceAgain) {
-          this.#announceAgain = false
-          this.#requestAnnounce()
-        }
-      })
-  }
-
-  async #announce(): Promise<void> {
-    const topic = this.#announceTopic
-    if (topic === undefined) return
-    const all = await this.store.list({ states: ['pending'] })
-    if (all.length === 0) return
-    let pending = all
-    if (all.length > this.#maxAnnouncedPerRound) {
-      // Rotate through a large backlog so tasks no worker takes cannot hide the ones behind them.
-      const start = this.#announceCursor % all.length
-      pending = [...all, ...all].slice(start, start + this.#maxAnnouncedPerRound)
-      this.#announceCursor = start + this.#maxAnnouncedPerRound
-    }
-    const addrs = this.#node.libp2p.getMultiaddrs()
-      .map((a) => a.toString())
-      .filter((a) => a.length <= LIMITS.addressChars)
-      .slice(0, LIMITS.addressesPerAnnouncement)
-    for (let i = 0; i < pending.length; i += LIMITS.tasksPerAnnouncement) {
-      const tasks = pending.slice(i, i + LIMITS.tasksPerAnnouncement).map((task) => ({
-        id: task.id,
-        executor: task.executor,
-        inputSize: task.input.byteLength,
-        attempt: task.attempts,
-        ...(task.requirements !== undefined ? { requirements: task.requirements } : {}),
-      }))
-      await topic.publish({ v: V, scheduler: this.#node.peerId.toString(), addrs, tasks }, { signal: this.#stopController.signal })
-    }
+    return input
   }
 
   #sawWorker(peer: string, capabilities: WorkerCapabilities): void {
-    const worker = { id: peer, ...capabilities, lastSeen: this.#clock.now() }
-    this.#workers.set(peer, worker)
-    const connected = this.#node.connectedPeers().find((p) => p.id === peer)
-    this.safeDispatchEvent('worker:seen', {
-      detail: { ...worker, connection: connected?.transport ?? 'disconnected', direct: connected?.direct ?? false },
-    })
+    const view = this.#workers.saw(peer, capabilities, this.#clock.now(), this.#node.connectedPeers())
+    this.safeDispatchEvent('worker:seen', { detail: view })
   }
 
   #protocolError(protocol: string, peer: string | undefined, error: string): void {

@@ -1,10 +1,15 @@
-// Where the scheduler keeps tasks. Every state change goes through `update`, an atomic
-// read-modify-write, so a persistent store can replace the in-memory one without races.
+// Where the scheduler keeps tasks. A record never holds the input bytes (they are written once
+// at insert and read only when a worker fetches them), so listing and state changes stay cheap
+// however large the inputs are. Every state change goes through `update`, an atomic
+// read-modify-write: one transaction in a persistent store.
 import type { JsonValue, Requirements } from '../protocol/messages.js'
 
 export type TaskState = 'pending' | 'assigned' | 'running' | 'succeeded' | 'failed'
 
+export const TASK_STATES: readonly TaskState[] = ['pending', 'assigned', 'running', 'succeeded', 'failed']
 export const FINISHED_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed'])
+/** States in which a worker holds a lease on the task. */
+export const LEASED_STATES: readonly TaskState[] = ['assigned', 'running']
 
 export interface TaskLease {
   id: string
@@ -23,7 +28,8 @@ export interface TaskProgress {
 export interface TaskRecord {
   id: string
   executor: string
-  input: Uint8Array
+  /** Byte length of the input (the bytes themselves: `TaskStore.input`). */
+  inputSize: number
   inputKind: 'text' | 'bytes'
   /** sha256 (hex) of the input: an idempotent re-submission must carry the same input. */
   inputDigest: string
@@ -45,20 +51,38 @@ export interface TaskRecord {
 
 export interface TaskListOptions {
   states?: readonly TaskState[]
-  /** At most this many, oldest first. */
+  /** At most this many. */
   limit?: number
+  /** Only tasks submitted after this one (the id of the last task of the previous page). */
+  after?: string
 }
+
+export type TaskCounts = Record<TaskState, number>
 
 export interface TaskStore {
   /** Inserts unless a task with this id exists; returns the stored record either way. */
-  insert(record: TaskRecord): Promise<{ inserted: boolean; record: TaskRecord }>
+  insert(record: TaskRecord, input: Uint8Array): Promise<{ inserted: boolean; record: TaskRecord }>
   get(id: string): Promise<TaskRecord | undefined>
+  /** The task's input bytes. */
+  input(id: string): Promise<Uint8Array | undefined>
   /**
    * Atomically replaces the record with `change(current)`. When `change` returns undefined (or
    * the task does not exist) nothing is written and undefined is returned; otherwise the new record.
    * `change` must be synchronous and must not mutate `current`.
    */
   update(id: string, change: (current: Readonly<TaskRecord>) => TaskRecord | undefined): Promise<TaskRecord | undefined>
-  /** Oldest first. */
+  /** In submission order (oldest first); an index scan, not a walk over every task. */
   list(options?: TaskListOptions): Promise<TaskRecord[]>
+  /** Leased tasks whose lease ran out at `now`, oldest first. */
+  expiredLeases(now: number, limit: number): Promise<TaskRecord[]>
+  /** How many tasks are in each state. */
+  counts(): Promise<TaskCounts>
+  /** Deletes up to `limit` finished tasks last changed before `before` (epoch ms); returns how many. */
+  prune(before: number, limit: number): Promise<number>
+  /** Releases the store (a database closes its file). Idempotent. */
+  close(): Promise<void>
+}
+
+export function emptyCounts(): TaskCounts {
+  return { pending: 0, assigned: 0, running: 0, succeeded: 0, failed: 0 }
 }

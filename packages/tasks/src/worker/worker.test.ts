@@ -78,13 +78,40 @@ describe('Worker', () => {
     expect(finished[0]).toMatchObject({ taskId: id, outcome: 'lease-lost', reported: 'not-sent' })
   })
 
-  it('abandons a task after a whole lease without reaching its scheduler', async () => {
-    const { node, finished } = await startWorker('w1', { requestTimeoutMs: 100 })
-    const { id } = await scheduler.submit({ executor: 'sleep', input: '60000' })
+  it('keeps running through its scheduler\'s absence and reports once it is back', async () => {
+    const { worker, node, finished } = await startWorker('w1', { requestTimeoutMs: 100 })
+    const reportErrors: string[] = []
+    worker.addEventListener('protocol:error', ({ detail }) => { if (detail.protocol.includes('report')) reportErrors.push(detail.error) })
+    const { id } = await scheduler.submit({ executor: 'sleep', input: '400' })
     await until(async () => (await scheduler.getTask(id))?.state === 'running', 'the task runs')
     node.cut()
-    await until(() => finished.length > 0, 'the worker gives up', 3_000)
-    expect(finished[0]).toMatchObject({ taskId: id, outcome: 'lease-lost' })
+    // renewals fail for longer than the 300 ms lease, the task still runs to its end ...
+    await until(() => reportErrors.length > 0, 'the first report fails', 3_000)
+    expect(finished).toEqual([])
+    expect(worker.running).toEqual([id])
+    // ... and its result is delivered when the scheduler is reachable again
+    node.heal()
+    await until(() => finished.length > 0, 'the report is delivered', 10_000)
+    expect(finished[0]).toMatchObject({ taskId: id, outcome: 'succeeded', reported: 'accepted' })
+    expect(reportErrors).toHaveLength(1) // one line per outage, not one per retry
+    expect(await scheduler.getTask(id)).toMatchObject({ state: 'succeeded', attempts: 1, result: { slept: 400 } })
+  })
+
+  it('pulls the next task the moment a slot frees, without waiting for an announcement', async () => {
+    await scheduler.stop()
+    scheduler = new Scheduler(schedulerNode(bus), { leaseMs: 5_000, announceIntervalMs: 3_600_000, leaseCheckIntervalMs: 3_600_000 })
+    await scheduler.start()
+    // queued while no worker listens: these announcements reach nobody
+    const queued = await Promise.all(Array.from({ length: 6 }, (_, i) => scheduler.submit({ executor: 'echo', input: `t${i}` })))
+    await until(() => bus.published.length > 0, 'the backlog is announced')
+    const { finished } = await startWorker('w1', { capacity: 2 })
+    const announced = (): number => bus.published.filter((p) => p.topic.includes('announce')).length
+    const before = announced()
+    // one more submission: its round is the only announcement the worker ever sees
+    const last = await scheduler.submit({ executor: 'echo', input: 'last' })
+    await until(() => finished.length === 7, 'all seven run', 5_000)
+    expect(announced() - before).toBeLessThanOrEqual(2)
+    for (const { id } of [...queued, last]) expect(await scheduler.getTask(id)).toMatchObject({ state: 'succeeded', worker: 'w1' })
   })
 
   it('reports an executor failure as final, and does not offer for unknown executors', async () => {

@@ -1,6 +1,11 @@
 // The worker's execution engine: offers for announced tasks it can run while it has free slots,
-// runs them with their input (inline or streamed), renews each lease every ttl/3, reports the
-// outcome, and on stop hands running tasks back so the scheduler re-queues them at once.
+// pulls the next ones from the same scheduler as soon as a slot frees, runs them with their input
+// (inline or streamed), renews each lease every ttl/3, reports the outcome, and on stop hands
+// running tasks back so the scheduler re-queues them at once.
+//
+// A scheduler that is unreachable (restarting, say) does not stop a running task: renewals fail
+// quietly, the task runs to its end, and its report is retried with backoff until the scheduler
+// answers or `reportRetryMs` has passed. Only the scheduler saying the lease is gone stops it.
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -19,6 +24,10 @@ import {
   OfferResponseSchema,
   OfferRequestSchema,
   PROGRESS_PROTOCOL,
+  PULL_PROTOCOL,
+  PullRequestSchema,
+  PullResponseSchema,
+  LIMITS,
   ProgressRequestSchema,
   RENEW_PROTOCOL,
   RenewRequestSchema,
@@ -33,6 +42,7 @@ import {
   WorkerStatusSchema,
   type JsonValue,
 } from '../protocol/messages.js'
+import { canRun } from '../protocol/requirements.js'
 import { builtinExecutors, type Executor, RetryableTaskError, type TaskInput } from './executors.js'
 
 /** The part of HyphaNode the worker uses (tests can hand in a fake). */
@@ -58,6 +68,8 @@ export interface WorkerOptions {
   statusIntervalMs?: number
   /** Largest input this worker fetches. @default 256 MiB */
   maxInputBytes?: number
+  /** How long a finished task's report is retried while its scheduler is unreachable. @default 300_000 */
+  reportRetryMs?: number
 }
 
 export type TaskOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'handed-back'
@@ -88,13 +100,24 @@ interface RunningTask {
   assignment: Assignment
   scheduler: PeerId
   controller: AbortController
-  lastRenewedAt: number
   /** Set once the outcome is being reported: stop() then waits instead of handing the task back. */
   reporting: boolean
   done: Promise<void>
 }
 
 const V = TASK_PROTOCOL_VERSION
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
 
 function errorText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 4000)
@@ -109,12 +132,17 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   readonly #handBackTimeoutMs: number
   readonly #statusIntervalMs: number
   readonly #maxInputBytes: number
+  readonly #reportRetryMs: number
+  /** Schedulers with a pull in flight, and whether another is wanted after it. */
+  readonly #pulling = new Map<string, { again: boolean }>()
   readonly #running = new Map<string, RunningTask>()
   readonly #offering = new Set<string>()
   #unsubscribe: (() => void) | undefined
   #statusTimer: ReturnType<typeof setInterval> | undefined
   #publishStatus: (() => void) | undefined
   #started = false
+  /** Aborted once stop() has given its hand-backs their time: outstanding report retries end. */
+  #stopped = new AbortController()
 
   constructor(node: WorkerNode, options: WorkerOptions = {}) {
     super()
@@ -127,6 +155,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     this.#handBackTimeoutMs = options.handBackTimeoutMs ?? 3_000
     this.#statusIntervalMs = options.statusIntervalMs ?? 5_000
     this.#maxInputBytes = options.maxInputBytes ?? 256 * 1024 * 1024
+    this.#reportRetryMs = options.reportRetryMs ?? 300_000
   }
 
   /** Task ids this worker is running now. */
@@ -141,6 +170,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
+    this.#stopped = new AbortController()
     const announcements = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
     this.#unsubscribe = announcements.subscribe((announcement, from) => { this.#onAnnouncement(announcement, from) })
     const status = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
@@ -170,7 +200,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       task.controller.abort(new HandBackError('worker stopping'))
     }
     const handBacks = toHandBack.map(async (task) => {
-      const reported = await this.#report(task, { outcome: 'released', reason: 'worker stopping' }, deadline, 1)
+      const reported = await this.#report(task, { outcome: 'released', reason: 'worker stopping' }, deadline)
       this.#finished(task, 'handed-back', { reported })
     })
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -179,6 +209,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#handBackTimeoutMs) }),
     ])
     clearTimeout(timer)
+    this.#stopped.abort(new Error('worker stopped'))
   }
 
   #freeSlots(): number {
@@ -186,10 +217,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   }
 
   #canRun(task: AnnouncedTask): boolean {
-    if (!this.#executors.has(task.executor)) return false
     if (this.#running.has(task.id) || this.#offering.has(task.id)) return false
-    for (const [key, value] of Object.entries(task.requirements?.labels ?? {})) if (this.#labels[key] !== value) return false
-    return true
+    return canRun(task, { executors: [...this.#executors.keys()], labels: this.#labels })
   }
 
   /** Runs on GossipSub delivery: decides synchronously and starts offers without awaiting them. */
@@ -241,14 +270,14 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
 
   #run(assignment: Assignment, scheduler: PeerId): void {
     const controller = new AbortController()
-    const task: RunningTask = { assignment, scheduler, controller, lastRenewedAt: Date.now(), reporting: false, done: Promise.resolve() }
+    const task: RunningTask = { assignment, scheduler, controller, reporting: false, done: Promise.resolve() }
     this.#running.set(assignment.id, task)
     const detail = { taskId: assignment.id, scheduler: scheduler.toString(), attempt: assignment.attempt }
     this.safeDispatchEvent('task:assigned', { detail })
     if (!this.#started) {
       // Assigned while stopping: give it straight back.
       controller.abort(new HandBackError('worker stopping'))
-      task.done = this.#report(task, { outcome: 'released', reason: 'worker stopping' }, AbortSignal.timeout(this.#handBackTimeoutMs), 1)
+      task.done = this.#report(task, { outcome: 'released', reason: 'worker stopping' }, AbortSignal.timeout(this.#handBackTimeoutMs))
         .then((reported) => this.#finished(task, 'handed-back', { reported }))
       return
     }
@@ -274,7 +303,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       if (controller.signal.aborted) throw controller.signal.reason
       clearInterval(renewTimer)
       task.reporting = true
-      const reported = await this.#report(task, { outcome: 'succeeded', result }, undefined, 3)
+      const reported = await this.#reportWithRetries(task, { outcome: 'succeeded', result })
       this.#finished(task, 'succeeded', { result, reported })
     } catch (err) {
       clearInterval(renewTimer)
@@ -286,7 +315,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       }
       task.reporting = true
       const error = timeout?.aborted === true ? `timed out after ${assignment.timeoutMs} ms` : errorText(err)
-      const reported = await this.#report(task, { outcome: 'failed', error, retryable: err instanceof RetryableTaskError }, undefined, 3)
+      const reported = await this.#reportWithRetries(task, { outcome: 'failed', error, retryable: err instanceof RetryableTaskError })
       this.#finished(task, 'failed', { error, reported })
     } finally {
       clearInterval(renewTimer)
@@ -326,9 +355,9 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         { v: V, taskId: assignment.id, leaseId: assignment.lease.id }, { timeout: this.#requestTimeoutMs, signal: controller.signal })
       this.#leaseAnswer(task, response.status)
     } catch (err) {
+      // unreachable scheduler: keep running, the report will find it when it is back
       if (controller.signal.aborted) return
       this.#protocolError(RENEW_PROTOCOL, assignment.id, err)
-      this.#checkLocalLease(task)
     }
   }
 
@@ -349,41 +378,98 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   }
 
   #leaseAnswer(task: RunningTask, status: 'renewed' | 'lost'): void {
-    if (status === 'renewed') {
-      task.lastRenewedAt = Date.now()
-      return
-    }
-    task.controller.abort(new LeaseLostError(`the scheduler no longer grants task ${task.assignment.id} to this worker`))
+    if (status === 'lost') task.controller.abort(new LeaseLostError(`the scheduler no longer grants task ${task.assignment.id} to this worker`))
   }
 
-  /** Without a renewal for a whole lease the scheduler has re-queued the task: stop working on it. */
-  #checkLocalLease(task: RunningTask): void {
-    if (Date.now() - task.lastRenewedAt > task.assignment.lease.ttlMs) {
-      task.controller.abort(new LeaseLostError(`no lease renewal for task ${task.assignment.id} within ${task.assignment.lease.ttlMs} ms`))
+  /**
+   * A report's retry budget: reportRetryMs, or until the worker has stopped. A cleared timer, not
+   * AbortSignal.timeout(), so a delivered report leaves nothing alive for minutes.
+   */
+  #reportDeadline(): { signal: AbortSignal; clear(): void } {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error(`report not delivered within ${this.#reportRetryMs} ms`)), this.#reportRetryMs)
+    const stopped = this.#stopped.signal
+    const onStopped = (): void => controller.abort(stopped.reason)
+    if (stopped.aborted) onStopped()
+    else stopped.addEventListener('abort', onStopped, { once: true })
+    return {
+      signal: controller.signal,
+      clear: () => {
+        clearTimeout(timer)
+        stopped.removeEventListener('abort', onStopped)
+      },
     }
   }
 
-  /** Sends a report, retrying transport failures up to `tries` times; returns the scheduler's verdict. */
+  async #reportWithRetries(
+    task: RunningTask,
+    outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean },
+  ): Promise<ReportResponse['status'] | 'not-sent'> {
+    const deadline = this.#reportDeadline()
+    try {
+      return await this.#report(task, outcome, deadline.signal)
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /**
+   * Sends a report, retrying transport failures with backoff (250 ms doubling to 5 s) until
+   * `deadline`; returns the scheduler's verdict, or 'not-sent' when it never answered.
+   */
   async #report(
     task: RunningTask,
     outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string },
-    signal: AbortSignal | undefined,
-    tries: number,
+    deadline: AbortSignal,
   ): Promise<ReportResponse['status'] | 'not-sent'> {
     const report = { v: V, taskId: task.assignment.id, leaseId: task.assignment.lease.id, ...outcome } as ReportRequest
-    for (let attempt = 1; attempt <= tries; attempt++) {
+    for (let attempt = 1; !deadline.aborted; attempt++) {
       try {
         const response = await this.#node.rpc.request(task.scheduler, REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
-          report, { timeout: this.#requestTimeoutMs, ...(signal !== undefined ? { signal } : {}) })
+          report, { timeout: this.#requestTimeoutMs, signal: deadline })
         if (response.status === 'refused') this.#protocolError(REPORT_PROTOCOL, task.assignment.id, new Error('the scheduler refused the report: lease no longer held'))
         return response.status
       } catch (err) {
-        this.#protocolError(REPORT_PROTOCOL, task.assignment.id, err)
-        if (signal?.aborted === true || attempt === tries) break
-        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)))
+        if (deadline.aborted) break
+        // once per outage, not once per retry
+        if (attempt === 1) this.#protocolError(REPORT_PROTOCOL, task.assignment.id, err)
+        await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000), deadline)
       }
     }
     return 'not-sent'
+  }
+
+  /** Asks `scheduler` for as many tasks as there are free slots; again while it keeps handing some out. */
+  #pull(scheduler: PeerId): void {
+    if (!this.#started || this.#freeSlots() <= 0) return
+    const key = scheduler.toString()
+    const inFlight = this.#pulling.get(key)
+    if (inFlight !== undefined) {
+      inFlight.again = true
+      return
+    }
+    const state = { again: false }
+    this.#pulling.set(key, state)
+    void (async () => {
+      let more = true
+      while (more && this.#started && this.#freeSlots() > 0) {
+        const max = Math.min(this.#freeSlots(), LIMITS.tasksPerPull)
+        let response
+        try {
+          response = await this.#node.rpc.request(scheduler, PULL_PROTOCOL, { request: PullRequestSchema, response: PullResponseSchema },
+            { v: V, worker: this.capabilities(), max }, { timeout: this.#requestTimeoutMs })
+        } catch (err) {
+          this.#protocolError(PULL_PROTOCOL, undefined, err)
+          break
+        }
+        for (const assignment of response.tasks) this.#run(assignment, scheduler)
+        // a full answer means more may be waiting; a short one that the backlog is empty for us,
+        // unless a slot freed meanwhile and asked again
+        more = response.tasks.length === max || state.again
+        state.again = false
+      }
+      this.#pulling.delete(key)
+    })()
   }
 
   #finished(
@@ -392,6 +478,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     extra: { result?: JsonValue; error?: string; reported: ReportResponse['status'] | 'not-sent' },
   ): void {
     this.#running.delete(task.assignment.id)
+    // the freed slot takes the scheduler's next task at once, not on its next announcement
+    if (outcome === 'succeeded' || outcome === 'failed') this.#pull(task.scheduler)
     this.safeDispatchEvent('task:finished', {
       detail: { taskId: task.assignment.id, scheduler: task.scheduler.toString(), attempt: task.assignment.attempt, outcome, ...extra },
     })

@@ -1,0 +1,79 @@
+// Announces pending tasks on the task topic: at most one round in flight and one queued behind
+// it (a burst of submissions costs one round, not one each), rotating through a backlog larger
+// than one round so tasks no worker takes cannot hide the ones behind them. Each round is an
+// indexed page of the store, not a scan of every task.
+import type { TypedTopic } from '@hypha/network-core'
+import { type Announcement, LIMITS, TASK_PROTOCOL_VERSION } from '../protocol/messages.js'
+import type { TaskStore } from './task-store.js'
+
+export interface AnnouncerOptions {
+  store: Pick<TaskStore, 'list'>
+  topic: TypedTopic<Announcement>
+  /** The announcing scheduler's peer id. */
+  scheduler: string
+  /** Its current addresses (workers that are not connected dial these). */
+  addresses: () => string[]
+  maxPerRound: number
+  signal: AbortSignal
+  onError: (err: unknown) => void
+}
+
+export class Announcer {
+  readonly #options: AnnouncerOptions
+  #cursor: string | undefined
+  #running: Promise<void> | undefined
+  #again = false
+
+  constructor(options: AnnouncerOptions) {
+    this.#options = options
+  }
+
+  /** Asks for a round; coalesces with one in flight. */
+  request(): void {
+    if (this.#options.signal.aborted) return
+    if (this.#running !== undefined) {
+      this.#again = true
+      return
+    }
+    this.#running = this.#round()
+      .catch((err: unknown) => { this.#options.onError(err) })
+      .finally(() => {
+        this.#running = undefined
+        if (this.#again) {
+          this.#again = false
+          this.request()
+        }
+      })
+  }
+
+  /** Settles once no round is in flight. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running
+  }
+
+  async #round(): Promise<void> {
+    const { store, maxPerRound } = this.#options
+    let pending = await store.list({ states: ['pending'], limit: maxPerRound, ...(this.#cursor !== undefined ? { after: this.#cursor } : {}) })
+    if (pending.length < maxPerRound && this.#cursor !== undefined) {
+      // wrapped around the backlog: continue from the oldest
+      const seen = new Set(pending.map((task) => task.id))
+      const head = await store.list({ states: ['pending'], limit: maxPerRound - pending.length })
+      pending = [...pending, ...head.filter((task) => !seen.has(task.id))]
+    }
+    this.#cursor = pending.length === maxPerRound ? pending.at(-1)?.id : undefined
+    if (pending.length === 0) return
+    const addrs = this.#options.addresses()
+      .filter((a) => a.length <= LIMITS.addressChars)
+      .slice(0, LIMITS.addressesPerAnnouncement)
+    for (let i = 0; i < pending.length; i += LIMITS.tasksPerAnnouncement) {
+      const tasks = pending.slice(i, i + LIMITS.tasksPerAnnouncement).map((task) => ({
+        id: task.id,
+        executor: task.executor,
+        inputSize: task.inputSize,
+        attempt: task.attempts,
+        ...(task.requirements !== undefined ? { requirements: task.requirements } : {}),
+      }))
+      await this.#options.topic.publish({ v: TASK_PROTOCOL_VERSION, scheduler: this.#options.scheduler, addrs, tasks }, { signal: this.#options.signal })
+    }
+  }
+}
