@@ -37,6 +37,9 @@ COPY --from=prod /src/node_modules ./node_modules
 COPY --from=prod /src/packages ./packages
 COPY --from=prod /src/apps ./apps
 COPY docker ./docker
+# the scheduler's task database (a volume in compose and Kubernetes); owned by node so a fresh
+# named volume mounted here is writable
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 4001/tcp 4001/udp 8080/tcp
 # readiness over HTTP (/health/ready): a worker still reserving a relay slot is "starting"
@@ -48,7 +51,9 @@ FROM runtime AS gateway
 ENV HYPHA_ROLE=gateway
 
 FROM runtime AS scheduler
-ENV HYPHA_ROLE=scheduler
+ENV HYPHA_ROLE=scheduler \
+    HYPHA_SCHEDULER__DATA_DIR=/data
+VOLUME /data
 
 FROM runtime AS worker
 ENV HYPHA_ROLE=worker

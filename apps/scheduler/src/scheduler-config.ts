@@ -1,11 +1,27 @@
-// The scheduler's configuration: the shared network sections plus [scheduler] (leases, retries,
-// announcements and how large a task input may be).
+// The scheduler's configuration: the shared network sections plus [scheduler] (where tasks are
+// stored and for how long, leases, retries, announcements and how large a task input may be).
 import { defineConfigSchema, durationSchema, sizeSchema } from '@hypha/network-core'
 import { z } from 'zod'
+
+const STORE_KINDS: readonly string[] = ['sqlite', 'memory']
 
 export const schedulerConfigSchema = defineConfigSchema({
   scheduler: z
     .strictObject({
+      store: z
+        .string()
+        .refine((value) => STORE_KINDS.includes(value), { error: (issue) => `expected one of ${STORE_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(issue.input)}` })
+        .prefault('sqlite')
+        .meta({ description: 'Where tasks are kept: "sqlite" (a file under data_dir; survives restarts) or "memory" (lost on exit; tests).' }),
+      data_dir: z
+        .string()
+        .min(1)
+        .prefault('data')
+        .meta({ description: 'Directory of the task database (tasks.db), relative to the working directory like every path here.' }),
+      retention: durationSchema()
+        .pipe(z.number().int().min(1_000))
+        .prefault('7d')
+        .meta({ description: 'Finished tasks (succeeded or failed) are kept this long, then pruned in the background.' }),
       lease: durationSchema()
         .pipe(z.number().int().min(100).max(3_600_000))
         .prefault('10s')

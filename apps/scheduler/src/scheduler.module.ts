@@ -1,9 +1,15 @@
-// The scheduler role's own module: the task engine and its HTTP API. Everything network-related
-// comes from app-kit.
+// The scheduler role's own module: the task store and engine (providers), their lifecycle, the
+// HTTP API and the filter that maps task errors to status codes. Networking comes from app-kit.
 import { Module } from '@nestjs/common'
-import { TaskSchedulerService } from './task-scheduler.service.js'
+import { APP_FILTER } from '@nestjs/core'
+import { SchedulerLifecycle, schedulerProvider } from './scheduler.provider.js'
+import { TaskErrorFilter } from './task-error.filter.js'
+import { taskStoreProvider } from './task-store.provider.js'
 import { TasksController } from './tasks.controller.js'
 import { WorkersController } from './workers.controller.js'
 
-@Module({ providers: [TaskSchedulerService], controllers: [TasksController, WorkersController] })
+@Module({
+  providers: [taskStoreProvider, schedulerProvider, SchedulerLifecycle, { provide: APP_FILTER, useClass: TaskErrorFilter }],
+  controllers: [TasksController, WorkersController],
+})
 export class SchedulerModule {}

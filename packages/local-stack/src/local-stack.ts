@@ -68,6 +68,8 @@ export class LocalStack {
   readonly #organisation: string
   readonly #basePorts: NonNullable<LocalStackOptions['ports']>
   readonly #nodes = new Map<string, StackNode>()
+  /** Every node ever launched, by name (restart() brings a killed one back). */
+  readonly #roles = new Map<string, StackRole>()
   /** Workers started without waiting (foreign CA and the like). */
   readonly #unready = new Map<string, NodeProcess>()
   #bootstrap: string[] = []
@@ -130,6 +132,17 @@ export class LocalStack {
       return process
     }
     return this.#launch(name, 'worker', options)
+  }
+
+  /**
+   * Starts a node of the stack again after kill() (a crash and its restart): same name, role,
+   * certificate and config, so the same peer id and, with fixed ports, the same addresses.
+   */
+  async restart(name: string): Promise<StackNode> {
+    if (this.#nodes.has(name)) throw new Error(`node "${name}" is running; kill it first`)
+    const role = this.#roles.get(name)
+    if (role === undefined) throw new Error(`no node "${name}" was ever in the stack`)
+    return this.#launch(name, role, {})
   }
 
   /** SIGKILLs a node (a crash): it leaves the stack. */
@@ -202,6 +215,7 @@ export class LocalStack {
       await pollReady(url, process, timeoutMs, name)
       const node: StackNode = { name, role, process, info, url, configFile }
       this.#nodes.set(name, node)
+      this.#roles.set(name, role)
       return node
     } catch (err) {
       await process.stop(2_000)

@@ -172,6 +172,24 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     expect(logs.some((l) => l.node === 'scheduler' && l.msg === 'task re-queued' && l.fields.task === id)).toBe(true)
   }, 60_000)
 
+  it('resumes every task when the scheduler is SIGKILLed mid-run and restarted', async () => {
+    const inputs = Array.from({ length: 20 }, (_, i) => String(200 + 100 * (i % 8)))
+    const ids = await Promise.all(inputs.map((input) => submit({ executor: 'sleep', input })))
+    await waitFor(async () => {
+      const { body } = await http('/tasks?state=running')
+      return (body as Task[]).length > 0 ? true : undefined
+    }, 20_000, 'some tasks to run')
+    await stack.kill('scheduler')
+    await stack.restart('scheduler')
+    // every task id is still known at once ...
+    for (const id of ids) expect((await http(`/tasks/${id}`)).status).toBe(200)
+    // ... and every task ends succeeded with its own result
+    for (const [i, id] of ids.entries()) {
+      expect(await finished(id, 60_000)).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
+    }
+    expect(logs.some((l) => l.node === 'scheduler' && l.msg === 'task store open')).toBe(true)
+  }, 120_000)
+
   it('runs the demo batch against the stack with every result verified', async () => {
     const lines: string[] = []
     const report = await runDemo({ scheduler: stack.scheduler.url, tasks: 9, sha256Bytes: 64 * 1024, write: (l) => lines.push(l) })

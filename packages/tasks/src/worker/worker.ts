@@ -226,21 +226,23 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (!this.#started) return
     // The signed author must be the scheduler the announcement names: offers go to the author.
     if (announcement.scheduler !== from.toString()) return
-    let rememberedAddresses = false
+    // even with no free slot: a report waiting for a restarted scheduler needs its new address
+    const addressed = this.#rememberAddresses(from, announcement.addrs)
     for (const task of announcement.tasks) {
       if (this.#freeSlots() <= 0) return
       if (!this.#canRun(task)) continue
-      if (!rememberedAddresses) {
-        rememberedAddresses = true
-        this.#rememberAddresses(from, announcement.addrs)
-      }
       this.#offering.add(task.id)
-      void this.#offer(task, from).finally(() => this.#offering.delete(task.id))
+      void addressed.then(() => this.#offer(task, from)).finally(() => this.#offering.delete(task.id))
     }
   }
 
-  #rememberAddresses(peer: PeerId, addrs: string[]): void {
-    if (this.#node.libp2p.getConnections(peer).length > 0) return
+  /**
+   * The signed announcement names the scheduler's addresses now: they replace what the peer
+   * store held, so a scheduler that restarted elsewhere (a new pod IP, another port) is dialled
+   * where it is, not at the dead address first.
+   */
+  #rememberAddresses(peer: PeerId, addrs: string[]): Promise<void> {
+    if (this.#node.libp2p.getConnections(peer).length > 0) return Promise.resolve()
     const multiaddrs = []
     for (const addr of addrs) {
       try {
@@ -249,7 +251,9 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         // an address we cannot parse is no use for dialling; the rest may be
       }
     }
-    void this.#node.libp2p.peerStore.merge(peer, { multiaddrs }).catch((err: unknown) => this.#protocolError('peer-store', undefined, err))
+    if (multiaddrs.length === 0) return Promise.resolve()
+    return this.#node.libp2p.peerStore.patch(peer, { multiaddrs })
+      .then(() => undefined, (err: unknown) => this.#protocolError('peer-store', undefined, err))
   }
 
   async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<void> {

@@ -1,0 +1,55 @@
+// The task engine as a provider: built from the node, the config and the store; started once the
+// app is up, stopped (then its store closed) by the shutdown sequence before the node goes.
+import { HYPHA_CONFIG, HYPHA_NODE, ShutdownService } from '@hypha/app-kit'
+import type { HyphaNode } from '@hypha/network-core'
+import { attachSchedulerMetrics, Scheduler, type TaskStore } from '@hypha/tasks'
+import { type FactoryProvider, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
+import { PinoLogger } from 'nestjs-pino'
+import { type SchedulerConfig, TASK_STORE } from './task-store.provider.js'
+
+export const schedulerProvider: FactoryProvider<Scheduler> = {
+  provide: Scheduler,
+  inject: [HYPHA_NODE, HYPHA_CONFIG, TASK_STORE, PinoLogger],
+  useFactory: (node: HyphaNode, config: SchedulerConfig, store: TaskStore, logger: PinoLogger) => {
+    const { lease, maxAttempts, announceInterval, maxInputSize, retention } = config.scheduler
+    const scheduler = new Scheduler(node, {
+      store,
+      leaseMs: lease,
+      maxAttempts,
+      announceIntervalMs: announceInterval,
+      maxInputBytes: maxInputSize,
+      retentionMs: retention,
+    })
+    attachSchedulerMetrics(scheduler, node.registry)
+    logger.setContext('scheduler')
+    scheduler.addEventListener('task:requeued', ({ detail }) =>
+      logger.warn({ task: detail.id, worker: detail.worker, attempts: detail.attempts, reason: detail.reason }, 'task re-queued'))
+    scheduler.addEventListener('task:failed', ({ detail }) =>
+      logger.warn({ task: detail.id, worker: detail.worker, attempts: detail.attempts, error: detail.error }, 'task failed'))
+    scheduler.addEventListener('task:succeeded', ({ detail }) =>
+      logger.info({ task: detail.id, worker: detail.worker, attempts: detail.attempts }, 'task succeeded'))
+    scheduler.addEventListener('protocol:error', ({ detail }) => logger.warn(detail, 'task protocol error'))
+    return scheduler
+  },
+}
+
+@Injectable()
+export class SchedulerLifecycle implements OnApplicationBootstrap {
+  constructor(
+    @Inject(Scheduler) private readonly scheduler: Scheduler,
+    @Inject(TASK_STORE) private readonly store: TaskStore,
+    @Inject(ShutdownService) shutdown: ShutdownService,
+    @Inject(PinoLogger) private readonly logger: PinoLogger,
+  ) {
+    shutdown.register('task scheduler', async () => {
+      await this.scheduler.stop()
+      await this.store.close()
+    })
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.scheduler.start()
+    const counts = await this.scheduler.taskCounts()
+    this.logger.info({ store: 'path' in this.store ? this.store.path : 'memory', ...counts }, 'task store open')
+  }
+}
