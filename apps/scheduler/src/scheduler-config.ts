@@ -18,6 +18,10 @@ export const schedulerConfigSchema = defineConfigSchema({
         .min(1)
         .prefault('data')
         .meta({ description: 'Directory of the task database (tasks.db), relative to the working directory like every path here.' }),
+      durability: z
+        .enum(['crash', 'power-loss'])
+        .prefault('crash')
+        .meta({ description: 'What an accepted task survives with store = "sqlite": "crash" (a killed process loses nothing) or "power-loss" (also an OS crash or power cut: an fsync per commit, about half the task throughput).' }),
       retention: durationSchema()
         .pipe(z.number().int().min(1_000))
         .prefault('7d')

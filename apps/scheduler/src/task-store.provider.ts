@@ -12,7 +12,7 @@ export type SchedulerConfig = AppConfigOf<typeof schedulerConfigSchema>
 
 export function openTaskStore(config: SchedulerConfig['scheduler']): TaskStore {
   if (config.store === 'memory') return new MemoryTaskStore()
-  return new SqliteTaskStore(join(resolve(config.dataDir), 'tasks.db'))
+  return new SqliteTaskStore(join(resolve(config.dataDir), 'tasks.db'), { durability: config.durability })
 }
 
 export const taskStoreProvider: FactoryProvider<TaskStore> = {

@@ -10,7 +10,8 @@
 //     busy worker never waits for the next announcement round
 //  3. worker -> PROGRESS 'started' (task becomes running); PROGRESS and RENEW every ttl/3 extend the lease
 //  4. input larger than LIMITS.inlineInputBytes: worker opens INPUT_PROTOCOL, proving its lease
-//  5. worker -> REPORT succeeded | failed(retryable?) | released (hand-back on stop)
+//  5. worker -> REPORT succeeded | failed(retryable?) | released (hand-back on stop); a report may
+//     carry `next` (a PULL for the slot it frees): one round trip per task in a busy queue
 //  6. lease expiry / released / retryable failure -> pending with attempts kept, failed at maxAttempts;
 //     a report for a finished task is 'duplicate' (ignored), one without the lease 'refused'
 import { z } from 'zod'
@@ -197,7 +198,14 @@ export type ProgressRequest = z.infer<typeof ProgressRequestSchema>
 
 // ---- report (worker -> scheduler): the result, a failure, or a hand-back ----
 
-const reportBase = { v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema }
+/** A report may ask for the next tasks for the slot it frees (a pull riding on the report). */
+export const NextAskSchema = z.strictObject({
+  worker: WorkerCapabilitiesSchema,
+  max: z.number().int().min(1).max(LIMITS.tasksPerPull),
+})
+export type NextAsk = z.infer<typeof NextAskSchema>
+
+const reportBase = { v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema, next: NextAskSchema.optional() }
 export const ReportRequestSchema = z.discriminatedUnion('outcome', [
   z.strictObject({ ...reportBase, outcome: z.literal('succeeded'), result: JsonValueSchema }),
   z.strictObject({
@@ -215,6 +223,8 @@ export const ReportResponseSchema = z.strictObject({
   v: version,
   /** accepted: recorded; duplicate: the task had already finished, ignored; refused: the sender holds no lease. */
   status: z.enum(['accepted', 'duplicate', 'refused']),
+  /** The assignments a report's `next` asked for (empty: nothing pending fits). */
+  next: z.array(AssignmentSchema).max(LIMITS.tasksPerPull).optional(),
 })
 export type ReportResponse = z.infer<typeof ReportResponseSchema>
 

@@ -1,5 +1,6 @@
 // Announces pending tasks on the task topic: at most one round in flight and one queued behind
-// it (a burst of submissions costs one round, not one each), rotating through a backlog larger
+// it, rounds at least `minGapMs` apart (a burst of submissions costs a few rounds, not one each;
+// busy workers do not need them, they pull), rotating through a backlog larger
 // than one round so tasks no worker takes cannot hide the ones behind them. Each round is an
 // indexed page of the store, not a scan of every task.
 import type { TypedTopic } from '@hypha/network-core'
@@ -14,6 +15,8 @@ export interface AnnouncerOptions {
   /** Its current addresses (workers that are not connected dial these). */
   addresses: () => string[]
   maxPerRound: number
+  /** Least time between the starts of two rounds. @default 100 */
+  minGapMs?: number
   signal: AbortSignal
   onError: (err: unknown) => void
 }
@@ -23,6 +26,8 @@ export class Announcer {
   #cursor: string | undefined
   #running: Promise<void> | undefined
   #again = false
+  #lastRoundAt = Number.NEGATIVE_INFINITY
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: AnnouncerOptions) {
     this.#options = options
@@ -35,6 +40,15 @@ export class Announcer {
       this.#again = true
       return
     }
+    const wait = this.#lastRoundAt + (this.#options.minGapMs ?? 100) - performance.now()
+    if (wait > 0) {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined
+        this.request()
+      }, wait)
+      return
+    }
+    this.#lastRoundAt = performance.now()
     this.#running = this.#round()
       .catch((err: unknown) => { this.#options.onError(err) })
       .finally(() => {
@@ -46,8 +60,10 @@ export class Announcer {
       })
   }
 
-  /** Settles once no round is in flight. */
+  /** Settles once no round is in flight (and drops a round waiting for its gap). */
   async idle(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
     while (this.#running !== undefined) await this.#running
   }
 

@@ -130,8 +130,9 @@ export interface SchedulerEvents {
 
 const V = TASK_PROTOCOL_VERSION
 const DAY_MS = 24 * 3600 * 1000
-/** Pending tasks a pull looks through for ones the worker can run. */
+/** Pending tasks a pull looks through for ones the worker can run, a page at a time. */
 const PULL_SCAN = 256
+const PULL_PAGE = 32
 /** Inline input bytes one pull response carries at most (the rpc message limit is 1 MiB by default). */
 const PULL_INLINE_BUDGET = 256 * 1024
 /** Rows per maintenance batch (lease expiry, pruning): bounded work per turn. */
@@ -354,23 +355,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   async handlePull(peer: string, pull: PullRequest): Promise<PullResponse> {
     this.#sawWorker(peer, pull.worker)
     if (!this.#started) return { v: V, tasks: [], reason: 'stopping' }
-    const tasks: Assignment[] = []
-    let inlineBudget = PULL_INLINE_BUDGET
-    const candidates = (await this.store.list({ states: ['pending'], limit: PULL_SCAN })).filter((task) => canRun(task, pull.worker))
-    for (const candidate of candidates) {
-      if (tasks.length >= pull.max) break
-      const inline = candidate.inputSize <= LIMITS.inlineInputBytes ? candidate.inputSize : 0
-      if (tasks.length > 0 && inline > inlineBudget) break
-      const grant = { leaseId: randomUUID(), now: this.#clock.now(), leaseMs: this.#leaseMs }
-      const updated = await this.store.update(candidate.id, (task) => {
-        const outcome = lifecycle.assign(task, peer, pull.worker, grant)
-        return outcome.ok ? outcome.record : undefined
-      })
-      if (updated === undefined) continue // taken meanwhile
-      inlineBudget -= inline
-      tasks.push(await this.#assigned(updated))
-    }
-    return { v: V, tasks }
+    return { v: V, tasks: await this.#assignNext(peer, pull.worker, pull.max) }
   }
 
   async handleRenew(peer: string, request: RenewRequest): Promise<LeaseResponse> {
@@ -396,10 +381,41 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       this.#protocolError(REPORT_PROTOCOL, peer, `report for ${message.taskId} from a peer without its lease`)
     }
     if (updated !== undefined) this.#announceChange(updated, message.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
-    return { v: V, status }
+    if (message.next === undefined) return { v: V, status }
+    this.#sawWorker(peer, message.next.worker)
+    const next = this.#started ? await this.#assignNext(peer, message.next.worker, message.next.max) : []
+    return { v: V, status, next }
   }
 
   // ---- internals ----
+
+  /** Assigns up to `max` of the oldest pending tasks `worker` can run to it. */
+  async #assignNext(peer: string, worker: WorkerCapabilities, max: number): Promise<Assignment[]> {
+    const tasks: Assignment[] = []
+    let inlineBudget = PULL_INLINE_BUDGET
+    let after: string | undefined
+    for (let scanned = 0; scanned < PULL_SCAN && tasks.length < max;) {
+      const page = await this.store.list({ states: ['pending'], limit: PULL_PAGE, ...(after !== undefined ? { after } : {}) })
+      scanned += page.length
+      after = page.at(-1)?.id
+      for (const candidate of page) {
+        if (tasks.length >= max) break
+        if (!canRun(candidate, worker)) continue
+        const inline = candidate.inputSize <= LIMITS.inlineInputBytes ? candidate.inputSize : 0
+        if (tasks.length > 0 && inline > inlineBudget) return tasks
+        const grant = { leaseId: randomUUID(), now: this.#clock.now(), leaseMs: this.#leaseMs }
+        const updated = await this.store.update(candidate.id, (task) => {
+          const outcome = lifecycle.assign(task, peer, worker, grant)
+          return outcome.ok ? outcome.record : undefined
+        })
+        if (updated === undefined) continue // taken meanwhile
+        inlineBudget -= inline
+        tasks.push(await this.#assigned(updated))
+      }
+      if (page.length < PULL_PAGE) break
+    }
+    return tasks
+  }
 
   /** The wire assignment of a task just assigned (its input inline when small). */
   async #assigned(record: TaskRecord): Promise<Assignment> {

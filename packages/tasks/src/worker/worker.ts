@@ -41,6 +41,7 @@ import {
   WORKER_STATUS_TOPIC,
   WorkerStatusSchema,
   type JsonValue,
+  type NextAsk,
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { builtinExecutors, type Executor, RetryableTaskError, type TaskInput } from './executors.js'
@@ -106,6 +107,9 @@ interface RunningTask {
 }
 
 const V = TASK_PROTOCOL_VERSION
+
+/** A task still running after this long tells its scheduler it started (see #execute). */
+const STARTED_AFTER_MS = 100
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -200,8 +204,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       task.controller.abort(new HandBackError('worker stopping'))
     }
     const handBacks = toHandBack.map(async (task) => {
-      const reported = await this.#report(task, { outcome: 'released', reason: 'worker stopping' }, deadline)
-      this.#finished(task, 'handed-back', { reported })
+      const { status } = await this.#report(task, { outcome: 'released', reason: 'worker stopping' }, deadline)
+      this.#finished(task, 'handed-back', { reported: status })
     })
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([
@@ -282,7 +286,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       // Assigned while stopping: give it straight back.
       controller.abort(new HandBackError('worker stopping'))
       task.done = this.#report(task, { outcome: 'released', reason: 'worker stopping' }, AbortSignal.timeout(this.#handBackTimeoutMs))
-        .then((reported) => this.#finished(task, 'handed-back', { reported }))
+        .then(({ status }) => this.#finished(task, 'handed-back', { reported: status }))
       return
     }
     task.done = this.#execute(task)
@@ -295,8 +299,10 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     const signal = timeout === undefined ? controller.signal : AbortSignal.any([controller.signal, timeout])
     const renewEvery = Math.max(Math.floor(assignment.lease.ttlMs / 3), 10)
     const renewTimer = setInterval(() => { void this.#renew(task) }, renewEvery)
-    // The first progress message moves the task to 'running' on the scheduler and renews the lease.
-    this.#sendProgress(task, 0, 'started')
+    // The first progress message moves the task to 'running' on the scheduler and renews the
+    // lease; a task done within STARTED_AFTER_MS never sends it (its report says it all), which
+    // saves a round trip per task in a queue of short tasks.
+    const started = setTimeout(() => this.#sendProgress(task, 0, 'started'), STARTED_AFTER_MS)
     try {
       const result = await executor({
         taskId: assignment.id,
@@ -306,11 +312,13 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       })
       if (controller.signal.aborted) throw controller.signal.reason
       clearInterval(renewTimer)
+      clearTimeout(started)
       task.reporting = true
-      const reported = await this.#reportWithRetries(task, { outcome: 'succeeded', result })
-      this.#finished(task, 'succeeded', { result, reported })
+      const { status, next } = await this.#reportWithRetries(task, { outcome: 'succeeded', result })
+      this.#finished(task, 'succeeded', { result, reported: status }, next)
     } catch (err) {
       clearInterval(renewTimer)
+      clearTimeout(started)
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof HandBackError) return // stop() reports the hand-back
       if (reason instanceof LeaseLostError) {
@@ -319,10 +327,11 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       }
       task.reporting = true
       const error = timeout?.aborted === true ? `timed out after ${assignment.timeoutMs} ms` : errorText(err)
-      const reported = await this.#reportWithRetries(task, { outcome: 'failed', error, retryable: err instanceof RetryableTaskError })
-      this.#finished(task, 'failed', { error, reported })
+      const { status, next } = await this.#reportWithRetries(task, { outcome: 'failed', error, retryable: err instanceof RetryableTaskError })
+      this.#finished(task, 'failed', { error, reported: status }, next)
     } finally {
       clearInterval(renewTimer)
+      clearTimeout(started)
     }
   }
 
@@ -405,13 +414,20 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Reports a finished task (retrying while the scheduler is away) and asks, on the same round
+   * trip, for the next tasks for the slot it frees.
+   */
   async #reportWithRetries(
     task: RunningTask,
     outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean },
-  ): Promise<ReportResponse['status'] | 'not-sent'> {
+  ): Promise<{ status: ReportResponse['status'] | 'not-sent'; next?: Assignment[] }> {
     const deadline = this.#reportDeadline()
+    // the slot of this task, plus any other free one, minus offers in flight
+    const max = Math.min(this.#freeSlots() + 1, LIMITS.tasksPerPull)
+    const next = this.#started && max > 0 ? { worker: this.capabilities(), max } : undefined
     try {
-      return await this.#report(task, outcome, deadline.signal)
+      return await this.#report(task, { ...outcome, ...(next !== undefined ? { next } : {}) }, deadline.signal)
     } finally {
       deadline.clear()
     }
@@ -423,16 +439,16 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
    */
   async #report(
     task: RunningTask,
-    outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string },
+    outcome: ({ outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string }) & { next?: NextAsk },
     deadline: AbortSignal,
-  ): Promise<ReportResponse['status'] | 'not-sent'> {
+  ): Promise<{ status: ReportResponse['status'] | 'not-sent'; next?: Assignment[] }> {
     const report = { v: V, taskId: task.assignment.id, leaseId: task.assignment.lease.id, ...outcome } as ReportRequest
     for (let attempt = 1; !deadline.aborted; attempt++) {
       try {
         const response = await this.#node.rpc.request(task.scheduler, REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
           report, { timeout: this.#requestTimeoutMs, signal: deadline })
         if (response.status === 'refused') this.#protocolError(REPORT_PROTOCOL, task.assignment.id, new Error('the scheduler refused the report: lease no longer held'))
-        return response.status
+        return { status: response.status, ...(response.next !== undefined ? { next: response.next } : {}) }
       } catch (err) {
         if (deadline.aborted) break
         // once per outage, not once per retry
@@ -440,7 +456,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000), deadline)
       }
     }
-    return 'not-sent'
+    return { status: 'not-sent' }
   }
 
   /** Asks `scheduler` for as many tasks as there are free slots; again while it keeps handing some out. */
@@ -480,13 +496,19 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     task: RunningTask,
     outcome: TaskOutcome,
     extra: { result?: JsonValue; error?: string; reported: ReportResponse['status'] | 'not-sent' },
+    next?: Assignment[],
   ): void {
     this.#running.delete(task.assignment.id)
-    // the freed slot takes the scheduler's next task at once, not on its next announcement
-    if (outcome === 'succeeded' || outcome === 'failed') this.#pull(task.scheduler)
     this.safeDispatchEvent('task:finished', {
       detail: { taskId: task.assignment.id, scheduler: task.scheduler.toString(), attempt: task.assignment.attempt, outcome, ...extra },
     })
+    if (next !== undefined) {
+      // the report brought the freed slot its next tasks; fewer than asked: the queue is empty for us
+      for (const assignment of next) this.#run(assignment, task.scheduler)
+      return
+    }
+    // no answer to ride on: ask for the next task at once, not on the next announcement
+    if (outcome === 'succeeded' || outcome === 'failed') this.#pull(task.scheduler)
   }
 
   #protocolError(protocol: string, taskId: string | undefined, err: unknown): void {
