@@ -3,16 +3,24 @@
 import { defineConfigSchema, durationSchema, sizeSchema } from '@hypha/network-core'
 import { z } from 'zod'
 
-const STORE_KINDS: readonly string[] = ['sqlite', 'memory']
-
 export const schedulerConfigSchema = defineConfigSchema({
   scheduler: z
     .strictObject({
       store: z
         .string()
-        .refine((value) => STORE_KINDS.includes(value), { error: (issue) => `expected one of ${STORE_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(issue.input)}` })
+        .refine((value) => value === 'sqlite' || value === 'memory' || /^postgres(ql)?:\/\/./.test(value), {
+          error: (issue) => `expected "sqlite", "memory" or a postgres://user@host:port/db URL, got ${JSON.stringify(issue.input)}`,
+        })
+        .refine((value) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(value), {
+          error: 'a postgres URL must not carry the password: set PGPASSWORD in the environment',
+        })
         .prefault('sqlite')
-        .meta({ description: 'Where tasks are kept: "sqlite" (a file under data_dir; survives restarts) or "memory" (lost on exit; tests).' }),
+        .meta({ description: 'Where tasks are kept: "sqlite" (a file under data_dir; survives restarts), "memory" (lost on exit; tests) or a postgres://user@host:port/db URL (shared by scheduler replicas: one leads, the others stand by; the password from PGPASSWORD, never the file).' }),
+      postgres_schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _')
+        .prefault('hypha')
+        .meta({ description: 'With a postgres store: the schema holding this task set (replicas of one set share it).' }),
       data_dir: z
         .string()
         .min(1)

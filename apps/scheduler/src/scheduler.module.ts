@@ -4,12 +4,13 @@ import { Module } from '@nestjs/common'
 import { APP_FILTER } from '@nestjs/core'
 import { SchedulerLifecycle, schedulerProvider } from './scheduler.provider.js'
 import { TaskErrorFilter } from './task-error.filter.js'
-import { taskStoreProvider } from './task-store.provider.js'
+import { leadershipProvider, taskGroupProvider, taskStoreProvider } from './task-store.provider.js'
 import { TasksController } from './tasks.controller.js'
+import { SchedulerController } from './scheduler.controller.js'
 import { WorkersController } from './workers.controller.js'
 
 @Module({
-  providers: [taskStoreProvider, schedulerProvider, SchedulerLifecycle, { provide: APP_FILTER, useClass: TaskErrorFilter }],
-  controllers: [TasksController, WorkersController],
+  providers: [taskStoreProvider, leadershipProvider, taskGroupProvider, schedulerProvider, SchedulerLifecycle, { provide: APP_FILTER, useClass: TaskErrorFilter }],
+  controllers: [TasksController, WorkersController, SchedulerController],
 })
 export class SchedulerModule {}

@@ -2,15 +2,15 @@
 // app is up, stopped (then its store closed) by the shutdown sequence before the node goes.
 import { HYPHA_CONFIG, HYPHA_NODE, ShutdownService } from '@hypha/app-kit'
 import type { HyphaNode } from '@hypha/network-core'
-import { attachSchedulerMetrics, Scheduler, type TaskStore } from '@hypha/tasks'
+import { attachSchedulerMetrics, type Leadership, PostgresTaskStore, Scheduler, SqliteTaskStore, type TaskStore } from '@hypha/tasks'
 import { type FactoryProvider, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { PinoLogger } from 'nestjs-pino'
-import { type SchedulerConfig, TASK_STORE } from './task-store.provider.js'
+import { LEADERSHIP, type SchedulerConfig, TASK_GROUP, TASK_STORE } from './task-store.provider.js'
 
 export const schedulerProvider: FactoryProvider<Scheduler> = {
   provide: Scheduler,
-  inject: [HYPHA_NODE, HYPHA_CONFIG, TASK_STORE, PinoLogger],
-  useFactory: (node: HyphaNode, config: SchedulerConfig, store: TaskStore, logger: PinoLogger) => {
+  inject: [HYPHA_NODE, HYPHA_CONFIG, TASK_STORE, LEADERSHIP, TASK_GROUP, PinoLogger],
+  useFactory: (node: HyphaNode, config: SchedulerConfig, store: TaskStore, leadership: Leadership, group: string | undefined, logger: PinoLogger) => {
     const { lease, maxAttempts, announceInterval, maxInputSize, retention } = config.scheduler
     const scheduler = new Scheduler(node, {
       store,
@@ -19,6 +19,11 @@ export const schedulerProvider: FactoryProvider<Scheduler> = {
       announceIntervalMs: announceInterval,
       maxInputBytes: maxInputSize,
       retentionMs: retention,
+      leadership,
+      ...(group !== undefined ? { group } : {}),
+    })
+    leadership.addEventListener('change', ({ detail: leading }) => {
+      logger.info({ role: leading ? 'leader' : 'standby' }, leading ? 'leading the task set' : 'standing by')
     })
     attachSchedulerMetrics(scheduler, node.registry)
     logger.setContext('scheduler')
@@ -31,6 +36,12 @@ export const schedulerProvider: FactoryProvider<Scheduler> = {
     scheduler.addEventListener('protocol:error', ({ detail }) => logger.warn(detail, 'task protocol error'))
     return scheduler
   },
+}
+
+function storeName(store: TaskStore): string {
+  if (store instanceof SqliteTaskStore) return store.path
+  if (store instanceof PostgresTaskStore) return `postgres schema ${store.schema}`
+  return 'memory'
 }
 
 @Injectable()
@@ -50,6 +61,6 @@ export class SchedulerLifecycle implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.scheduler.start()
     const counts = await this.scheduler.taskCounts()
-    this.logger.info({ store: 'path' in this.store ? this.store.path : 'memory', ...counts }, 'task store open')
+    this.logger.info({ store: storeName(this.store), role: this.scheduler.role, ...counts }, 'task store open')
   }
 }

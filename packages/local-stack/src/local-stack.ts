@@ -134,6 +134,12 @@ export class LocalStack {
     return this.#launch(name, 'worker', options)
   }
 
+  /** Starts one more scheduler replica (with a shared store: a standby), ready when it returns. */
+  async addScheduler(name: string): Promise<StackNode> {
+    await ensureDevPki(this.#pki, [name])
+    return this.#launch(name, 'scheduler', {})
+  }
+
   /**
    * Starts a node of the stack again after kill() (a crash and its restart): same name, role,
    * certificate and config, so the same peer id and, with fixed ports, the same addresses.

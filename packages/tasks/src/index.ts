@@ -18,7 +18,9 @@ export {
   type TaskStore,
 } from './scheduler/task-store.js'
 export { MemoryTaskStore } from './scheduler/memory-task-store.js'
-export { SqliteTaskStore, TaskStoreLockedError } from './scheduler/sqlite-task-store.js'
+export { SqliteTaskStore, type SqliteTaskStoreOptions, type TaskStoreDurability, TaskStoreLockedError } from './scheduler/sqlite-task-store.js'
+export { PostgresTaskStore, type PostgresTaskStoreOptions } from './scheduler/postgres-task-store.js'
+export { type Leadership, type LeadershipEvents, PostgresLeadership, type PostgresLeadershipOptions, SoleLeadership } from './scheduler/leadership.js'
 export { NotLeaderError, TaskConflictError, TaskInputTooLargeError } from './scheduler/errors.js'
 export { toTaskView, type TaskView, type WorkerView } from './scheduler/views.js'
 export * as lifecycle from './scheduler/lifecycle.js'

@@ -107,8 +107,14 @@ export const AnnouncementSchema = z.strictObject({
   scheduler: PeerIdStringSchema,
   /** The scheduler's addresses, so a worker that is not connected to it can dial. */
   addrs: z.array(z.string().max(LIMITS.addressChars)).max(LIMITS.addressesPerAnnouncement),
-  tasks: z.array(AnnouncedTaskSchema).min(1).max(LIMITS.tasksPerAnnouncement),
-})
+  /** Empty only in a leader's beacon (with `group`): nothing pending, but this replica leads. */
+  tasks: z.array(AnnouncedTaskSchema).max(LIMITS.tasksPerAnnouncement),
+  /**
+   * The task set the scheduler serves (replicas on one database share it): a worker whose
+   * tasks came from another replica of the same set reports to this one, the leader, from now on.
+   */
+  group: z.string().min(1).max(64).optional(),
+}).refine((a) => a.tasks.length > 0 || a.group !== undefined, 'an announcement without tasks must name its group (a leader beacon)')
 export type Announcement = z.infer<typeof AnnouncementSchema>
 
 export const WorkerCapabilitiesSchema = z.strictObject({

@@ -12,6 +12,8 @@ export interface AnnouncerOptions {
   topic: TypedTopic<Announcement>
   /** The announcing scheduler's peer id. */
   scheduler: string
+  /** The task set's id, for replicas sharing one store. */
+  group?: string
   /** Its current addresses (workers that are not connected dial these). */
   addresses: () => string[]
   maxPerRound: number
@@ -77,10 +79,17 @@ export class Announcer {
       pending = [...pending, ...head.filter((task) => !seen.has(task.id))]
     }
     this.#cursor = pending.length === maxPerRound ? pending.at(-1)?.id : undefined
-    if (pending.length === 0) return
+    const group = this.#options.group
+    // a replicated task set's leader says so every round, pending tasks or not: workers running
+    // tasks of a replica that died report to it from then on
+    if (pending.length === 0 && group === undefined) return
     const addrs = this.#options.addresses()
       .filter((a) => a.length <= LIMITS.addressChars)
       .slice(0, LIMITS.addressesPerAnnouncement)
+    if (pending.length === 0) {
+      await this.#options.topic.publish({ v: TASK_PROTOCOL_VERSION, scheduler: this.#options.scheduler, addrs, tasks: [], group: group as string }, { signal: this.#options.signal })
+      return
+    }
     for (let i = 0; i < pending.length; i += LIMITS.tasksPerAnnouncement) {
       const tasks = pending.slice(i, i + LIMITS.tasksPerAnnouncement).map((task) => ({
         id: task.id,
@@ -89,7 +98,7 @@ export class Announcer {
         attempt: task.attempts,
         ...(task.requirements !== undefined ? { requirements: task.requirements } : {}),
       }))
-      await this.#options.topic.publish({ v: TASK_PROTOCOL_VERSION, scheduler: this.#options.scheduler, addrs, tasks }, { signal: this.#options.signal })
+      await this.#options.topic.publish({ v: TASK_PROTOCOL_VERSION, scheduler: this.#options.scheduler, addrs, tasks, ...(group !== undefined ? { group } : {}) }, { signal: this.#options.signal })
     }
   }
 }

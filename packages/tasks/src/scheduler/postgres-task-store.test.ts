@@ -1,6 +1,7 @@
 // The PostgreSQL store against a real server (a throw-away cluster, never a mock).
 import { type PostgresCluster, startPostgres } from '../../test/fixtures/postgres-cluster.js'
 import { record, taskStoreContract } from '../../test/fixtures/task-store-contract.js'
+import { PostgresLeadership } from './leadership.js'
 import { PostgresTaskStore } from './postgres-task-store.js'
 
 let cluster: PostgresCluster
@@ -41,5 +42,28 @@ describe('PostgresTaskStore', () => {
     await store.pool.query("UPDATE newer.meta SET value = '99' WHERE key = 'schema_version'")
     await store.close()
     await expect(PostgresTaskStore.open({ connectionString: cluster.url, schema: 'newer' })).rejects.toThrow(/version 99, newer/)
+  })
+})
+
+describe('PostgresLeadership', () => {
+  it('lets one replica lead at a time and hands over when the leader goes', async () => {
+    const store = await PostgresTaskStore.open({ connectionString: cluster.url, schema: 'leaders' })
+    const make = (self: string): PostgresLeadership => new PostgresLeadership({ connectionString: cluster.url, schema: 'leaders', self, intervalMs: 50 })
+    const a = make('peer-a')
+    const b = make('peer-b')
+    try {
+      await a.start()
+      await b.start()
+      expect([a.leading, b.leading]).toEqual([true, false])
+      expect(await b.leader()).toBe('peer-a')
+      const changed = new Promise<boolean>((resolve) => b.addEventListener('change', (e) => resolve(e.detail), { once: true }))
+      const started = Date.now()
+      await a.stop()
+      expect(await changed).toBe(true)
+      expect(Date.now() - started).toBeLessThan(2_000)
+      expect(await a.leader()).toBe('peer-b')
+    } finally {
+      await Promise.all([a.stop(), b.stop(), store.close()])
+    }
   })
 })

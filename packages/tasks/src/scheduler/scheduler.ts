@@ -51,6 +51,7 @@ import {
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { Announcer } from './announcer.js'
+import { type Leadership, SoleLeadership } from './leadership.js'
 import { TaskConflictError, TaskInputTooLargeError } from './errors.js'
 import * as lifecycle from './lifecycle.js'
 import { MemoryTaskStore } from './memory-task-store.js'
@@ -96,6 +97,10 @@ export interface SchedulerOptions {
   retentionMs?: number
   /** How often finished tasks past retention are pruned. @default min(retentionMs / 10, 60_000) */
   pruneIntervalMs?: number
+  /** Which replica runs the allocation loop. @default this one, always (a single scheduler) */
+  leadership?: Leadership
+  /** The task set's id, announced so workers follow a fail-over between replicas. */
+  group?: string
   clock?: Clock
 }
 
@@ -160,9 +165,12 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   readonly #retentionMs: number
   readonly #pruneIntervalMs: number
   readonly #workers = new WorkerDirectory()
+  readonly #leadership: Leadership
+  readonly #group: string | undefined
+  #transition: Promise<void> = Promise.resolve()
+  readonly #loopTimers: Array<ReturnType<typeof setInterval>> = []
   #announcer: Announcer | undefined
   #unsubscribe: (() => void) | undefined
-  readonly #timers: Array<ReturnType<typeof setInterval>> = []
   #checkingLeases: Promise<number> | undefined
   #pruning: Promise<number> | undefined
   #activeInputStreams = 0
@@ -185,13 +193,27 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#maxAnnouncedPerRound = options.maxAnnouncedPerRound ?? 256
     this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
     this.#pruneIntervalMs = options.pruneIntervalMs ?? Math.min(Math.max(Math.floor(this.#retentionMs / 10), 1_000), 60_000)
+    this.#leadership = options.leadership ?? new SoleLeadership(node.peerId.toString())
+    this.#group = options.group
+    this.#leadership.addEventListener('change', ({ detail: leading }) => {
+      this.#transition = this.#transition.then(() => (leading ? this.#lead() : this.#follow()))
+    })
+  }
+
+  /** 'leader' runs the allocation loop; a 'standby' serves reads, submissions and workers' requests. */
+  get role(): 'leader' | 'standby' {
+    return this.#leadership.leading ? 'leader' : 'standby'
+  }
+
+  /** The replica leading now (this one, or what the store says), when known. */
+  async leader(): Promise<string | undefined> {
+    return this.#leadership.leader()
   }
 
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
     this.#stopController = new AbortController()
-    await this.#resumeLeases()
     const limit = { maxConcurrent: this.#maxConcurrentRequests }
     const rpc = this.#node.rpc
     await rpc.handle(OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema },
@@ -221,6 +243,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       store: this.store,
       topic: announceTopic,
       scheduler: this.#node.peerId.toString(),
+      ...(this.#group !== undefined ? { group: this.#group } : {}),
       addresses: () => this.#node.libp2p.getMultiaddrs().map((a) => a.toString()),
       maxPerRound: this.#maxAnnouncedPerRound,
       signal: this.#stopController.signal,
@@ -231,19 +254,17 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     const statusTopic = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
     const unsubscribeStatus = statusTopic.subscribe((status: WorkerStatus, from) => { this.#sawWorker(from.toString(), status.worker) })
     this.#unsubscribe = () => { unsubscribeAnnounce(); unsubscribeStatus() }
-    this.#timers.push(
-      setInterval(() => this.#announcer?.request(), this.#announceIntervalMs),
-      setInterval(() => { void this.checkLeases() }, this.#leaseCheckIntervalMs),
-      setInterval(() => { void this.prune() }, this.#pruneIntervalMs),
-    )
-    this.#announcer.request()
+    await this.#leadership.start()
+    await this.#transition
   }
 
   async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
     this.#stopController.abort(new Error('scheduler stopped'))
-    for (const timer of this.#timers.splice(0)) clearInterval(timer)
+    await this.#leadership.stop()
+    await this.#transition
+    for (const timer of this.#loopTimers.splice(0)) clearInterval(timer)
     this.#unsubscribe?.()
     const rpc = this.#node.rpc
     await Promise.allSettled([
@@ -287,7 +308,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       return { id: stored.id, created: false }
     }
     this.safeDispatchEvent('task:submitted', { detail: toTaskView(stored) })
-    this.#announcer?.request()
+    this.#announceSoon()
     return { id: stored.id, created: true }
   }
 
@@ -389,6 +410,29 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
 
   // ---- internals ----
 
+  /** Became the leader: leases that lapsed while no one led get one more, then the loop runs. */
+  async #lead(): Promise<void> {
+    if (!this.#started) return
+    await this.#resumeLeases()
+    if (!this.#started || !this.#leadership.leading) return
+    this.#loopTimers.push(
+      setInterval(() => this.#announcer?.request(), this.#announceIntervalMs),
+      setInterval(() => { void this.checkLeases() }, this.#leaseCheckIntervalMs),
+      setInterval(() => { void this.prune() }, this.#pruneIntervalMs),
+    )
+    this.#announcer?.request()
+  }
+
+  /** Only the leader announces (a standby's submissions are the leader's next round). */
+  #announceSoon(): void {
+    if (this.#leadership.leading) this.#announcer?.request()
+  }
+
+  /** Not the leader any more: the loop stops (requests are still served). */
+  async #follow(): Promise<void> {
+    for (const timer of this.#loopTimers.splice(0)) clearInterval(timer)
+  }
+
   /** Assigns up to `max` of the oldest pending tasks `worker` can run to it. */
   async #assignNext(peer: string, worker: WorkerCapabilities, max: number): Promise<Assignment[]> {
     const tasks: Assignment[] = []
@@ -453,7 +497,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   #announceChange(record: TaskRecord, reason: string): void {
     if (record.state === 'pending') {
       this.safeDispatchEvent('task:requeued', { detail: { ...toTaskView(record), reason } })
-      this.#announcer?.request()
+      this.#announceSoon()
     } else if (record.state === 'succeeded') {
       this.safeDispatchEvent('task:succeeded', { detail: toTaskView(record) })
     } else if (record.state === 'failed') {

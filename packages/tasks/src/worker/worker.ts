@@ -99,7 +99,10 @@ class HandBackError extends Error {
 
 interface RunningTask {
   assignment: Assignment
+  /** Where renewals and the report go: the assigning scheduler, or the leader of its task set after a fail-over. */
   scheduler: PeerId
+  /** The assigning scheduler's task set (from its announcements), when it named one. */
+  group: string | undefined
   controller: AbortController
   /** Set once the outcome is being reported: stop() then waits instead of handing the task back. */
   reporting: boolean
@@ -139,6 +142,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   readonly #reportRetryMs: number
   /** Schedulers with a pull in flight, and whether another is wanted after it. */
   readonly #pulling = new Map<string, { again: boolean }>()
+  /** Each scheduler's task set, as its announcements name it. */
+  readonly #groups = new Map<string, string>()
   readonly #running = new Map<string, RunningTask>()
   readonly #offering = new Set<string>()
   #unsubscribe: (() => void) | undefined
@@ -232,11 +237,28 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (announcement.scheduler !== from.toString()) return
     // even with no free slot: a report waiting for a restarted scheduler needs its new address
     const addressed = this.#rememberAddresses(from, announcement.addrs)
+    if (announcement.group !== undefined) this.#follow(from, announcement.group)
     for (const task of announcement.tasks) {
       if (this.#freeSlots() <= 0) return
       if (!this.#canRun(task)) continue
       this.#offering.add(task.id)
       void addressed.then(() => this.#offer(task, from)).finally(() => this.#offering.delete(task.id))
+    }
+  }
+
+  /**
+   * Only a task set's leader announces: tasks from another replica of the same set (one that
+   * died, or stepped down) renew and report to this one from now on. The store they share makes
+   * any replica's answer valid.
+   */
+  #follow(leader: PeerId, group: string): void {
+    const id = leader.toString()
+    if (this.#groups.get(id) !== group) {
+      this.#groups.set(id, group)
+      if (this.#groups.size > 1_000) this.#groups.delete(this.#groups.keys().next().value as string)
+    }
+    for (const task of this.#running.values()) {
+      if (task.group === group && !task.scheduler.equals(leader)) task.scheduler = leader
     }
   }
 
@@ -278,7 +300,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
 
   #run(assignment: Assignment, scheduler: PeerId): void {
     const controller = new AbortController()
-    const task: RunningTask = { assignment, scheduler, controller, reporting: false, done: Promise.resolve() }
+    const task: RunningTask = { assignment, scheduler, group: this.#groups.get(scheduler.toString()), controller, reporting: false, done: Promise.resolve() }
     this.#running.set(assignment.id, task)
     const detail = { taskId: assignment.id, scheduler: scheduler.toString(), attempt: assignment.attempt }
     this.safeDispatchEvent('task:assigned', { detail })
