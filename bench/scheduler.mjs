@@ -21,6 +21,8 @@ const CLIENTS = Number(process.env.BENCH_SCHED_CLIENTS ?? 32)
 const TASKS = Number(process.env.BENCH_SCHED_TASKS ?? 1_000)
 const STORED = Number(process.env.BENCH_SCHED_STORED ?? 100_000)
 const QUERIES = 300
+/** The scheduler's [scheduler] durability ('crash', the default, or 'power-loss'). */
+const DURABILITY = process.env.BENCH_SCHED_DURABILITY ?? 'crash'
 
 async function post(url, body) {
   const response = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -58,7 +60,7 @@ async function withStack(workers, prepare, run) {
   let stack
   try {
     await prepare?.(dir)
-    stack = await LocalStack.start({ dir, workers, readyTimeoutMs: 120_000 })
+    stack = await LocalStack.start({ dir, workers, readyTimeoutMs: 120_000, env: (_name, role) => (role === 'scheduler' ? { HYPHA_SCHEDULER__DURABILITY: DURABILITY } : {}) })
     return await run(stack)
   } finally {
     await stack?.stop(10_000)
@@ -66,7 +68,7 @@ async function withStack(workers, prepare, run) {
   }
 }
 
-const result = { benchmark: 'scheduler', date: new Date().toISOString(), node: process.version, store: 'sqlite' }
+const result = { benchmark: 'scheduler', date: new Date().toISOString(), node: process.version, store: 'sqlite', durability: DURABILITY }
 
 // 1. submissions per second, no workers
 result.submit = await withStack(0, undefined, async (stack) => {
@@ -125,6 +127,6 @@ result.list = await withStack(0, async (dir) => {
 })
 
 console.log(JSON.stringify(result))
-console.log(`scheduler (sqlite, HTTP API, local stack): ${result.submit.perSecond} submissions/s (${CLIENTS} clients); ` +
+console.log(`scheduler (sqlite, durability ${DURABILITY}, HTTP API, local stack): ${result.submit.perSecond} submissions/s (${CLIENTS} clients); ` +
   `${result.complete.tasks} echo tasks on 2x2 slots in ${result.complete.seconds} s (${result.complete.perSecond}/s, ${result.complete.wrong} wrong); ` +
   `GET pending limit=100 at ${STORED} stored: p50 ${result.list.pendingPage.p50Ms} ms (health/live p50 ${result.list.healthLive.p50Ms} ms)`)

@@ -39,6 +39,7 @@ describe('scheduler metrics', () => {
     await scheduler.submit({ executor: 'echo', input: 'c' })
     await scheduler.submit({ id: done.id, executor: 'echo', input: 'a' }) // idempotent: not counted again
     expect(await value(TASK_METRIC_NAMES.submitted)).toBe(3)
+    expect(await value(TASK_METRIC_NAMES.leader)).toBe(1) // a single scheduler leads
     expect(await value(TASK_METRIC_NAMES.tasks, { state: 'pending' })).toBe(3)
     expect(await value(TASK_METRIC_NAMES.finished, { state: 'succeeded' })).toBe(0)
 

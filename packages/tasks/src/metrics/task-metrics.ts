@@ -12,6 +12,7 @@ export const TASK_METRIC_NAMES = {
   requeued: 'hypha_scheduler_tasks_requeued_total',
   taskDuration: 'hypha_scheduler_task_duration_seconds',
   workers: 'hypha_scheduler_workers',
+  leader: 'hypha_scheduler_leader',
   workerTasks: 'hypha_worker_tasks_total',
   workerRunning: 'hypha_worker_tasks_running',
 } as const
@@ -39,6 +40,14 @@ export function attachSchedulerMetrics(scheduler: Scheduler, registry: Registry)
     collect() {
       this.reset()
       for (const worker of scheduler.workers()) this.inc({ connection: worker.connection })
+    },
+  })
+  new Gauge({
+    name: TASK_METRIC_NAMES.leader,
+    help: 'Whether this replica leads its task set (1) or stands by (0)',
+    registers: [registry],
+    collect() {
+      this.set(scheduler.role === 'leader' ? 1 : 0)
     },
   })
   const submitted = new Counter({ name: TASK_METRIC_NAMES.submitted, help: 'Tasks accepted (new ids only)', registers: [registry] })

@@ -4,7 +4,7 @@
 //    settles, so a process crash (SIGKILL, OOM kill, a panic) loses nothing; an OS crash or a
 //    power cut may lose the last commits.
 //  - 'power-loss' (synchronous=FULL): each commit is also fsynced, ~0.2-0.4 ms of blocked event
-//    loop per commit on this machine, which halves the scheduler's task throughput.
+//    loop per commit on this machine: ~15% fewer tasks a second (docs/benchmarks.md).
 //
 // Group commit: every write of one event-loop turn shares one transaction. The first write of a turn opens it (BEGIN IMMEDIATE), writes run at once inside it
 // (each is atomic: node:sqlite is synchronous, nothing interleaves), and COMMIT runs on
