@@ -1,10 +1,12 @@
 // The compose smoke test: docker-compose.yml as an operator runs it (one-shot PKI, gateway,
 // scheduler, two workers via --scale), with docker-compose 1.29 (Debian's) driven by
-// Testcontainers: up, a task submitted through the published scheduler port, down with volumes.
+// Testcontainers: up, a task submitted through the published scheduler port, the scheduler
+// SIGKILLed mid-run and started again on its data volume, down with volumes.
+import { execFileSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers'
-import { getJson, submit, waitFinished, waitFor } from '../src/api.js'
+import { getJson, submit, type TaskView, waitFinished, waitFor } from '../src/api.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 /** Host ports away from the defaults, so a stack an operator runs on this machine is left alone. */
@@ -50,3 +52,32 @@ it('brings the stack up, runs a task through the published API, and sees both wo
   const ready = await fetch(`http://127.0.0.1:${PORTS.gateway}/health/ready`)
   expect(ready.status).toBe(200)
 })
+
+it('keeps every task of a scheduler SIGKILLed mid-run on its data volume', async () => {
+  const scheduler = `http://127.0.0.1:${PORTS.scheduler}`
+  const inputs = ['1500', '2000', '2500', '1500', '2000', '2500']
+  const ids = await Promise.all(inputs.map((input) => submit(scheduler, { executor: 'sleep', input })))
+  await waitFor(async () => ((await getJson<TaskView[]>(`${scheduler}/tasks?state=running`)).length > 0 ? true : undefined), 30_000, 'a task to run')
+  const name = (environment as StartedDockerComposeEnvironment).getContainer('scheduler_1').getName().replace(/^\//, '')
+  const state = (): { running: boolean; startedAt: string } => {
+    const [running, startedAt] = execFileSync('docker', ['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', name], { encoding: 'utf8' }).trim().split(' ')
+    return { running: running === 'true', startedAt: startedAt ?? '' }
+  }
+  const before = state()
+  execFileSync('docker', ['kill', '--signal', 'KILL', name])
+  // the restart policy may bring it back by itself; otherwise start it as an operator would
+  const after = await waitFor(() => {
+    const now = state()
+    return !now.running || now.startedAt !== before.startedAt ? now : undefined
+  }, 10_000, 'the scheduler to die')
+  if (!after.running) execFileSync('docker', ['start', name])
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${scheduler}/health/ready`)).status === 200 ? true : undefined
+    } catch {
+      return undefined
+    }
+  }, 90_000, 'the restarted scheduler to be ready')
+  const done = await waitFinished(scheduler, ids, 90_000)
+  for (const [i, task] of done.entries()) expect(task).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
+}, 240_000)
