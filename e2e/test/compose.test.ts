@@ -12,10 +12,11 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 /** Host ports away from the defaults, so a stack an operator runs on this machine is left alone. */
 const PORTS = { gateway: 18_080 + (process.pid % 500), scheduler: 18_580 + (process.pid % 500), p2p: 14_001 + (process.pid % 500) }
 let environment: StartedDockerComposeEnvironment | undefined
+const PROJECT = `hyphae2e${process.pid}`
 
 beforeAll(async () => {
   environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
-    .withProjectName(`hyphae2e${process.pid}`)
+    .withProjectName(PROJECT)
     .withEnvironment({
       HYPHA_GATEWAY_HTTP_PORT: String(PORTS.gateway),
       HYPHA_SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
@@ -58,7 +59,8 @@ it('keeps every task of a scheduler SIGKILLed mid-run on its data volume', async
   const inputs = ['1500', '2000', '2500', '1500', '2000', '2500']
   const ids = await Promise.all(inputs.map((input) => submit(scheduler, { executor: 'sleep', input })))
   await waitFor(async () => ((await getJson<TaskView[]>(`${scheduler}/tasks?state=running`)).length > 0 ? true : undefined), 30_000, 'a task to run')
-  const name = (environment as StartedDockerComposeEnvironment).getContainer('scheduler_1').getName().replace(/^\//, '')
+  const name = execFileSync('docker', ['ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=scheduler', '--format', '{{.Names}}'], { encoding: 'utf8' }).trim()
+  expect(name).not.toBe('')
   const state = (): { running: boolean; startedAt: string } => {
     const [running, startedAt] = execFileSync('docker', ['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', name], { encoding: 'utf8' }).trim().split(' ')
     return { running: running === 'true', startedAt: startedAt ?? '' }
