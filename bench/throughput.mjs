@@ -25,6 +25,7 @@ import {
   median,
   removeDir,
   round,
+  streamState,
   SINK_PROTOCOL,
   startNode,
   stopChild,
@@ -81,11 +82,15 @@ async function pumpStream(stream, bytes) {
   return { ...(await ack.promise), reading }
 }
 
+/** Streams of the libp2p run in progress (a stall dump names them). */
+const activeStreams = new Set()
+
 async function runLibp2p(connection, streams, total) {
   const per = total / streams
   const opened = await Promise.all(Array.from({ length: streams }, () => connection.newStream(SINK_PROTOCOL, { maxOutboundStreams: 256 })))
+  for (const s of opened) activeStreams.add(s)
   const start = performance.now()
-  const results = await Promise.all(opened.map((s) => pumpStream(s, per)))
+  const results = await Promise.all(opened.map((s) => pumpStream(s, per))).finally(() => activeStreams.clear())
   const end = Math.max(...results.map((r) => r.at))
   await Promise.all(results.map((r) => r.reading))
   return check(results, per, end - start)
@@ -142,6 +147,8 @@ function check(results, per, ms) {
 
 // ---- the run ----
 
+/** A run moving no byte for this long has stalled (a healthy 64 MiB run takes < 2 s here). */
+const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 30_000)
 const debug = process.env.BENCH_DEBUG ? (...a) => console.error(...a) : () => {}
 const started = performance.now()
 const { dir, pki } = await makePki(['sender', 'receiver'])
@@ -179,16 +186,34 @@ try {
     }
   }
 
+  // A run that stalls fails the benchmark with both ends' stream states instead of hanging.
+  const withWatchdog = async (what, work) => {
+    let timer
+    const stalled = new Promise((_, reject) => {
+      timer = setTimeout(async () => {
+        child.send({ type: 'dump-streams' })
+        const [dump] = await once(child, 'message', { signal: AbortSignal.timeout(5_000) }).catch(() => [{ streams: 'no answer' }])
+        const sender = [...activeStreams].map(streamState)
+        reject(new Error(`${what} stalled for ${STALL_MS} ms: sender streams ${JSON.stringify(sender)}; receiver streams ${JSON.stringify(dump.streams)}`))
+      }, STALL_MS)
+    })
+    try {
+      return await Promise.race([work(), stalled])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   // warm-up: JIT, yamux windows, QUIC congestion window
   for (const c of cases) {
     debug('warm-up', c.key)
-    await c.run(c.streams, Math.min(TOTAL_BYTES, 16 * 1024 * 1024))
+    await withWatchdog(`warm-up ${c.key}`, () => c.run(c.streams, Math.min(TOTAL_BYTES, 16 * 1024 * 1024)))
   }
   for (let rep = 0; rep < REPS; rep++) {
     for (const c of cases) {
+      debug('run', rep, c.key)
       const cpuBefore = process.cpuUsage()
       const childBefore = await childCpu(child)
-      const ms = await c.run(c.streams, TOTAL_BYTES)
+      const ms = await withWatchdog(`run ${rep} ${c.key}`, () => c.run(c.streams, TOTAL_BYTES))
       const cpu = process.cpuUsage(cpuBefore)
       const childUsed = (await childCpu(child)) - childBefore
       c.mbps.push(TOTAL_BYTES / 1e6 / (ms / 1000))

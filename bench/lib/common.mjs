@@ -197,3 +197,21 @@ export function childCpu(child) {
     child.send({ type: 'cpu' })
   })
 }
+
+/** What a stall dump shows of a libp2p stream: its statuses and buffers. */
+export function streamState(stream) {
+  return {
+    id: stream.id,
+    protocol: stream.protocol,
+    status: stream.status,
+    readStatus: stream.readStatus,
+    writeStatus: stream.writeStatus,
+    remoteReadStatus: stream.remoteReadStatus,
+    remoteWriteStatus: stream.remoteWriteStatus,
+    writableNeedsDrain: stream.writableNeedsDrain,
+    sendingData: stream.sendingData,
+    readBuffer: stream.readBufferLength,
+    writeBuffer: stream.writeBufferLength,
+    readableEnded: stream.readableEnded,
+  }
+}

@@ -10,16 +10,23 @@
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import tls from 'node:tls'
-import { addressOf, encodeLength, lengthCounter, SINK_PROTOCOL, startNode } from './common.mjs'
+import { addressOf, encodeLength, lengthCounter, SINK_PROTOCOL, startNode, streamState } from './common.mjs'
 import { Echo } from './echo-protocol.mjs'
 
 let running
 let tlsServer
 
+/** Sink streams in progress, with how many bytes each has read (a stall dump names them). */
+const sinkStreams = new Map()
+
 async function serveSinkStream(stream) {
   const count = lengthCounter()
   let acked = false
+  const progress = { stream, read: 0 }
+  sinkStreams.set(stream, progress)
+  stream.addEventListener('close', () => sinkStreams.delete(stream), { once: true })
   for await (const chunk of stream) {
+    progress.read += chunk.byteLength
     const total = count(chunk)
     if (!acked && total !== undefined) {
       acked = true
@@ -98,6 +105,8 @@ process.on('message', async (message) => {
       process.send?.({ type: 'error', message: err?.stack ?? String(err) })
       process.exit(1)
     })
+  } else if (message?.type === 'dump-streams') {
+    process.send?.({ type: 'dump-streams', streams: [...sinkStreams.values()].map(({ stream, read }) => ({ read, ...streamState(stream) })) })
   } else if (message?.type === 'cpu') {
     const { user, system } = process.cpuUsage()
     process.send?.({ type: 'cpu', user, system })

@@ -14,6 +14,7 @@
 //     carry `next` (a PULL for the slot it frees): one round trip per task in a busy queue
 //  6. lease expiry / released / retryable failure -> pending with attempts kept, failed at maxAttempts;
 //     a report for a finished task is 'duplicate' (ignored), one without the lease 'refused'
+import { defineProtocol } from '@hypha/network-core'
 import { z } from 'zod'
 
 export const TASK_PROTOCOL_VERSION = 1
@@ -262,3 +263,11 @@ export const TaskSubmissionSchema = z.strictObject({
   maxAttempts: z.number().int().positive().max(100).optional(),
 })
 export type TaskSubmission = z.infer<typeof TaskSubmissionSchema>
+
+// ---- the request/response protocols as values: both engines handle and request through these ----
+
+export const OfferProtocol = defineProtocol(OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema })
+export const PullProtocol = defineProtocol(PULL_PROTOCOL, { request: PullRequestSchema, response: PullResponseSchema })
+export const RenewProtocol = defineProtocol(RENEW_PROTOCOL, { request: RenewRequestSchema, response: LeaseResponseSchema })
+export const ProgressProtocol = defineProtocol(PROGRESS_PROTOCOL, { request: ProgressRequestSchema, response: LeaseResponseSchema })
+export const ReportProtocol = defineProtocol(REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema })

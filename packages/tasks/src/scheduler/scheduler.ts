@@ -13,39 +13,31 @@ import type { ConnectedPeer, RequestResponse, TypedPubSub } from '@hypha/network
 import { serveInput } from '../protocol/input-stream.js'
 import {
   ANNOUNCE_TOPIC,
-  type Assignment,
   AnnouncementSchema,
-  type InputRequest,
+  type Assignment,
   INPUT_PROTOCOL,
-  LeaseResponseSchema,
+  type InputRequest,
   type LeaseResponse,
   LIMITS,
-  OFFER_PROTOCOL,
+  OfferProtocol,
   type OfferRequest,
-  OfferRequestSchema,
   type OfferResponse,
-  OfferResponseSchema,
-  PROGRESS_PROTOCOL,
+  ProgressProtocol,
   type ProgressRequest,
-  ProgressRequestSchema,
-  PULL_PROTOCOL,
+  PullProtocol,
   type PullRequest,
-  PullRequestSchema,
   type PullResponse,
-  PullResponseSchema,
-  RENEW_PROTOCOL,
+  RenewProtocol,
   type RenewRequest,
-  RenewRequestSchema,
   REPORT_PROTOCOL,
+  ReportProtocol,
   type ReportRequest,
-  ReportRequestSchema,
   type ReportResponse,
-  ReportResponseSchema,
   type Requirements,
   TASK_PROTOCOL_VERSION,
   type TaskSubmission,
-  type WorkerCapabilities,
   WORKER_STATUS_TOPIC,
+  type WorkerCapabilities,
   type WorkerStatus,
   WorkerStatusSchema,
 } from '../protocol/messages.js'
@@ -216,16 +208,11 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#stopController = new AbortController()
     const limit = { maxConcurrent: this.#maxConcurrentRequests }
     const rpc = this.#node.rpc
-    await rpc.handle(OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema },
-      (req, ctx) => this.handleOffer(ctx.peer.toString(), req), limit)
-    await rpc.handle(PULL_PROTOCOL, { request: PullRequestSchema, response: PullResponseSchema },
-      (req, ctx) => this.handlePull(ctx.peer.toString(), req), limit)
-    await rpc.handle(RENEW_PROTOCOL, { request: RenewRequestSchema, response: LeaseResponseSchema },
-      (req, ctx) => this.handleRenew(ctx.peer.toString(), req), limit)
-    await rpc.handle(PROGRESS_PROTOCOL, { request: ProgressRequestSchema, response: LeaseResponseSchema },
-      (req, ctx) => this.handleProgress(ctx.peer.toString(), req), limit)
-    await rpc.handle(REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
-      (req, ctx) => this.handleReport(ctx.peer.toString(), req), limit)
+    await rpc.handle(OfferProtocol.id, OfferProtocol, (req, ctx) => this.handleOffer(ctx.peer.toString(), req), limit)
+    await rpc.handle(PullProtocol.id, PullProtocol, (req, ctx) => this.handlePull(ctx.peer.toString(), req), limit)
+    await rpc.handle(RenewProtocol.id, RenewProtocol, (req, ctx) => this.handleRenew(ctx.peer.toString(), req), limit)
+    await rpc.handle(ProgressProtocol.id, ProgressProtocol, (req, ctx) => this.handleProgress(ctx.peer.toString(), req), limit)
+    await rpc.handle(ReportProtocol.id, ReportProtocol, (req, ctx) => this.handleReport(ctx.peer.toString(), req), limit)
     await this.#node.libp2p.handle(INPUT_PROTOCOL, (stream, connection) => {
       const peer = connection.remotePeer.toString()
       if (this.#activeInputStreams >= this.#maxInputStreams) {
@@ -268,11 +255,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#unsubscribe?.()
     const rpc = this.#node.rpc
     await Promise.allSettled([
-      rpc.unhandle(OFFER_PROTOCOL),
-      rpc.unhandle(PULL_PROTOCOL),
-      rpc.unhandle(RENEW_PROTOCOL),
-      rpc.unhandle(PROGRESS_PROTOCOL),
-      rpc.unhandle(REPORT_PROTOCOL),
+      ...[OfferProtocol, PullProtocol, RenewProtocol, ProgressProtocol, ReportProtocol].map((p) => rpc.unhandle(p.id)),
       this.#node.libp2p.unhandle(INPUT_PROTOCOL),
     ])
     await Promise.allSettled([this.#announcer?.idle(), this.#checkingLeases, this.#pruning])

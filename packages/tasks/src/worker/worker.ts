@@ -18,30 +18,26 @@ import {
   AnnouncementSchema,
   type Assignment,
   INPUT_PROTOCOL,
-  type Labels,
-  LeaseResponseSchema,
-  OFFER_PROTOCOL,
-  OfferResponseSchema,
-  OfferRequestSchema,
-  PROGRESS_PROTOCOL,
-  PULL_PROTOCOL,
-  PullRequestSchema,
-  PullResponseSchema,
-  LIMITS,
-  ProgressRequestSchema,
-  RENEW_PROTOCOL,
-  RenewRequestSchema,
-  REPORT_PROTOCOL,
-  type ReportRequest,
-  ReportRequestSchema,
-  type ReportResponse,
-  ReportResponseSchema,
-  TASK_PROTOCOL_VERSION,
-  type WorkerCapabilities,
-  WORKER_STATUS_TOPIC,
-  WorkerStatusSchema,
   type JsonValue,
+  type Labels,
+  LIMITS,
   type NextAsk,
+  OFFER_PROTOCOL,
+  OfferProtocol,
+  PROGRESS_PROTOCOL,
+  ProgressProtocol,
+  PULL_PROTOCOL,
+  PullProtocol,
+  RENEW_PROTOCOL,
+  RenewProtocol,
+  REPORT_PROTOCOL,
+  ReportProtocol,
+  type ReportRequest,
+  type ReportResponse,
+  TASK_PROTOCOL_VERSION,
+  WORKER_STATUS_TOPIC,
+  type WorkerCapabilities,
+  WorkerStatusSchema,
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { builtinExecutors, type Executor, RetryableTaskError, type TaskInput } from './executors.js'
@@ -285,7 +281,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<void> {
     let response
     try {
-      response = await this.#node.rpc.request(scheduler, OFFER_PROTOCOL, { request: OfferRequestSchema, response: OfferResponseSchema },
+      response = await this.#node.rpc.request(scheduler, OfferProtocol.id, OfferProtocol,
         { v: V, taskId: task.id, worker: this.capabilities() }, { timeout: this.#requestTimeoutMs })
     } catch (err) {
       this.#protocolError(OFFER_PROTOCOL, task.id, err)
@@ -386,7 +382,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     const { assignment, controller } = task
     if (controller.signal.aborted) return
     try {
-      const response = await this.#node.rpc.request(task.scheduler, RENEW_PROTOCOL, { request: RenewRequestSchema, response: LeaseResponseSchema },
+      const response = await this.#node.rpc.request(task.scheduler, RenewProtocol.id, RenewProtocol,
         { v: V, taskId: assignment.id, leaseId: assignment.lease.id }, { timeout: this.#requestTimeoutMs, signal: controller.signal })
       this.#leaseAnswer(task, response.status)
     } catch (err) {
@@ -404,7 +400,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       ...(fraction !== undefined ? { fraction } : {}),
       ...(message !== undefined ? { message: message.slice(0, 512) } : {}),
     } as const
-    this.#node.rpc.request(task.scheduler, PROGRESS_PROTOCOL, { request: ProgressRequestSchema, response: LeaseResponseSchema },
+    this.#node.rpc.request(task.scheduler, ProgressProtocol.id, ProgressProtocol,
       request, { timeout: this.#requestTimeoutMs, signal: controller.signal })
       .then((response) => this.#leaseAnswer(task, response.status))
       .catch((err: unknown) => {
@@ -467,7 +463,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     const report = { v: V, taskId: task.assignment.id, leaseId: task.assignment.lease.id, ...outcome } as ReportRequest
     for (let attempt = 1; !deadline.aborted; attempt++) {
       try {
-        const response = await this.#node.rpc.request(task.scheduler, REPORT_PROTOCOL, { request: ReportRequestSchema, response: ReportResponseSchema },
+        const response = await this.#node.rpc.request(task.scheduler, ReportProtocol.id, ReportProtocol,
           report, { timeout: this.#requestTimeoutMs, signal: deadline })
         if (response.status === 'refused') this.#protocolError(REPORT_PROTOCOL, task.assignment.id, new Error('the scheduler refused the report: lease no longer held'))
         return { status: response.status, ...(response.next !== undefined ? { next: response.next } : {}) }
@@ -498,7 +494,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         const max = Math.min(this.#freeSlots(), LIMITS.tasksPerPull)
         let response
         try {
-          response = await this.#node.rpc.request(scheduler, PULL_PROTOCOL, { request: PullRequestSchema, response: PullResponseSchema },
+          response = await this.#node.rpc.request(scheduler, PullProtocol.id, PullProtocol,
             { v: V, worker: this.capabilities(), max }, { timeout: this.#requestTimeoutMs })
         } catch (err) {
           this.#protocolError(PULL_PROTOCOL, undefined, err)
