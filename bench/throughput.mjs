@@ -113,6 +113,26 @@ async function connectTls(port, material) {
   return socket
 }
 
+/**
+ * Waits for 'drain', or for the socket to close. The receiver acknowledges and ends the moment
+ * the last byte arrives; when that FIN is read before the last write's completion, the socket
+ * is ending (allowHalfOpen false) and Node never emits 'drain' on an ending stream. Waiting for
+ * 'drain' alone then hung the run forever, both processes idle: the "stall" of issue 12, seen in
+ * the raw TLS baseline (a stall dump showed all 8 sockets with every byte written, the ack read
+ * and the socket closed while the run never returned), not in the libp2p streams.
+ */
+function drainedOrClosed(socket) {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
+}
+
 async function pumpSocket(socket, bytes) {
   const ack = ackReader()
   socket.on('data', (data) => ack.push(data))
@@ -122,19 +142,28 @@ async function pumpSocket(socket, bytes) {
   let sent = 0
   while (sent < bytes) {
     const n = Math.min(CHUNK_BYTES, bytes - sent)
-    if (!socket.write(n === CHUNK_BYTES ? chunk : chunk.subarray(0, n))) await once(socket, 'drain')
+    if (!socket.write(n === CHUNK_BYTES ? chunk : chunk.subarray(0, n))) await drainedOrClosed(socket)
     sent += n
   }
   return ack.promise
 }
 
+/** Raw TLS sockets of the run in progress (a stall dump names them). */
+const activeSockets = new Set()
+const socketState = (socket) => ({
+  port: socket.localPort, bytesWritten: socket.bytesWritten, bytesRead: socket.bytesRead, writableLength: socket.writableLength,
+  destroyed: socket.destroyed, readyState: socket.readyState, writableNeedDrain: socket.writableNeedDrain, ended: socket.readableEnded,
+})
+
 async function runTls(port, material, streams, total) {
   const per = total / streams
   const sockets = await Promise.all(Array.from({ length: streams }, () => connectTls(port, material)))
+  for (const socket of sockets) activeSockets.add(socket)
   const start = performance.now()
   const results = await Promise.all(sockets.map((s) => pumpSocket(s, per)))
   const end = Math.max(...results.map((r) => r.at))
   for (const socket of sockets) socket.destroy()
+  activeSockets.clear()
   return check(results, per, end - start)
 }
 
@@ -193,7 +222,7 @@ try {
       timer = setTimeout(async () => {
         child.send({ type: 'dump-streams' })
         const [dump] = await once(child, 'message', { signal: AbortSignal.timeout(5_000) }).catch(() => [{ streams: 'no answer' }])
-        const sender = [...activeStreams].map(streamState)
+        const sender = [...[...activeStreams].map(streamState), ...[...activeSockets].map(socketState)]
         reject(new Error(`${what} stalled for ${STALL_MS} ms: sender streams ${JSON.stringify(sender)}; receiver streams ${JSON.stringify(dump.streams)}`))
       }, STALL_MS)
     })

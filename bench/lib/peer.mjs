@@ -16,8 +16,9 @@ import { Echo } from './echo-protocol.mjs'
 let running
 let tlsServer
 
-/** Sink streams in progress, with how many bytes each has read (a stall dump names them). */
+/** Sink streams and TLS sockets in progress, with how many bytes each has read (a stall dump names them). */
 const sinkStreams = new Map()
+const tlsSockets = new Set()
 
 async function serveSinkStream(stream) {
   const count = lengthCounter()
@@ -51,7 +52,11 @@ async function startTlsSink(files) {
     socket.setNoDelay(true)
     const count = lengthCounter()
     let acked = false
+    const progress = { socket, read: 0 }
+    tlsSockets.add(progress)
+    socket.once('close', () => tlsSockets.delete(progress))
     socket.on('data', (chunk) => {
+      progress.read += chunk.byteLength
       const total = count(chunk)
       if (!acked && total !== undefined) {
         acked = true
@@ -106,7 +111,14 @@ process.on('message', async (message) => {
       process.exit(1)
     })
   } else if (message?.type === 'dump-streams') {
-    process.send?.({ type: 'dump-streams', streams: [...sinkStreams.values()].map(({ stream, read }) => ({ read, ...streamState(stream) })) })
+    process.send?.({
+      type: 'dump-streams',
+      streams: [
+        ...[...sinkStreams.values()].map(({ stream, read }) => ({ read, ...streamState(stream) })),
+        ...[...tlsSockets].map(({ socket, read }) => ({ tls: true, read, remotePort: socket.remotePort, destroyed: socket.destroyed, readyState: socket.readyState, isPaused: socket.isPaused() })),
+      ],
+      pendingTlsHandshakes: tlsServer?._connections,
+    })
   } else if (message?.type === 'cpu') {
     const { user, system } = process.cpuUsage()
     process.send?.({ type: 'cpu', user, system })
