@@ -2,9 +2,13 @@
 // request as the service does it: stream open + protocol negotiation + request + response) over
 // TCP (mtls encrypter + yamux) and over QUIC (mTLS admission). The client is this process; the
 // servers are two forked Hypha nodes, one listening on TCP only and one on QUIC only, so each
-// request's transport is certain. Requests are sequential and alternate between the two servers
-// (same noise for both); BENCH_RPC_N measured requests per transport after BENCH_RPC_WARMUP.
+// request's transport is certain. The baseline, in the same run: a round trip of the same JSON
+// message on one raw node:tls socket that stays open (TLS 1.3, the same certificates), echoed by
+// the TCP server's process. Requests are sequential and alternate between the three (same noise
+// for all); BENCH_RPC_N measured requests each after BENCH_RPC_WARMUP.
+import { readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
+import tls from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { transportOf } from '@hypha/network-core'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -27,6 +31,7 @@ try {
       files: pki.nodes[`server-${transport}`],
       role: 'gateway',
       listen: LISTEN[transport],
+      tlsEcho: transport === 'tcp',
     })
     servers.push({ transport, ...server })
   }
@@ -39,10 +44,44 @@ try {
     targets.push({ transport: server.transport, peerId: connection.remotePeer, samples: [] })
   }
 
+  // the raw TLS socket: newline-delimited JSON, echoed byte for byte
+  const files = pki.nodes.client
+  const [key, cert, ca] = await Promise.all([readFile(files.key), readFile(files.cert), readFile(files.trust)])
+  const tlsPort = servers.find((s) => s.transport === 'tcp').info.tlsPort
+  const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, key, cert, ca, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+  await new Promise((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject) })
+  socket.setNoDelay(true)
+  socket.setEncoding('utf8')
+  let pendingLine
+  let received = ''
+  socket.on('data', (text) => {
+    received += text
+    const end = received.indexOf('\n')
+    if (end >= 0 && pendingLine !== undefined) {
+      const line = received.slice(0, end)
+      received = received.slice(end + 1)
+      const resolve = pendingLine
+      pendingLine = undefined
+      resolve(line)
+    }
+  })
+  const tlsTarget = {
+    transport: 'tls-same-socket',
+    samples: [],
+    roundTrip: (message) => new Promise((resolve) => {
+      pendingLine = (line) => resolve(JSON.parse(line))
+      socket.write(`${JSON.stringify(message)}\n`)
+    }),
+  }
+  targets.push(tlsTarget)
+
   let seq = 0
   const once = async (target, record) => {
     const t0 = performance.now()
-    const response = await node.rpc.request(target.peerId, Echo.id, Echo, { seq: ++seq, text: TEXT }, { timeout: 5_000 })
+    const message = { seq: ++seq, text: TEXT }
+    const response = target.roundTrip !== undefined
+      ? Echo.response.parse(await target.roundTrip(Echo.request.parse(message)))
+      : await node.rpc.request(target.peerId, Echo.id, Echo, message, { timeout: 5_000 })
     const elapsed = performance.now() - t0
     if (response.seq !== seq) throw new Error(`echo returned seq ${response.seq}, expected ${seq}`)
     if (record) target.samples.push(elapsed * 1000)
@@ -53,12 +92,14 @@ try {
     for (const target of order) await once(target, i >= WARMUP)
   }
   // every request must have used the intended transport (one direct connection per server)
+  const libp2pTargets = targets.filter((t) => t.peerId !== undefined)
   const used = Object.fromEntries(
-    targets.map((t) => [t.transport, [...new Set(node.libp2p.getConnections(t.peerId).map(transportOf))].join('+')]),
+    libp2pTargets.map((t) => [t.transport, [...new Set(node.libp2p.getConnections(t.peerId).map(transportOf))].join('+')]),
   )
-  for (const t of targets) {
+  for (const t of libp2pTargets) {
     if (used[t.transport] !== t.transport) throw new Error(`${t.transport} server reached over ${used[t.transport]}`)
   }
+  socket.destroy()
 
   const results = {}
   for (const t of targets) {
@@ -72,6 +113,7 @@ try {
     }
   }
   const ratio = (k) => round(results.quic[k] / results.tcp[k])
+  const toTls = (t) => ({ p50: round(results[t].p50Us / results['tls-same-socket'].p50Us), p99: round(results[t].p99Us / results['tls-same-socket'].p99Us) })
   const report = {
     benchmark: 'rpc-latency',
     date: new Date().toISOString(),
@@ -83,12 +125,13 @@ try {
     connections: used,
     results,
     ratiosQuicToTcp: { p50: ratio('p50Us'), p99: ratio('p99Us'), mean: ratio('meanUs') },
+    ratiosToTlsSameSocket: { tcp: toTls('tcp'), quic: toTls('quic') },
     seconds: round((performance.now() - started) / 1000, 1),
   }
   console.log(JSON.stringify(report))
   const fmt = (r) => `p50 ${r.p50Us} us, p99 ${r.p99Us} us, mean ${r.meanUs} us`
   console.log(
-    `rpc-latency (echo, ${N} sequential requests per transport, loopback): tcp ${fmt(results.tcp)}; quic ${fmt(results.quic)}; quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x`,
+    `rpc-latency (echo, ${N} sequential requests per transport, loopback): raw TLS same socket ${fmt(results['tls-same-socket'])}; tcp ${fmt(results.tcp)} (p50 ${report.ratiosToTlsSameSocket.tcp.p50}x TLS); quic ${fmt(results.quic)} (p50 ${report.ratiosToTlsSameSocket.quic.p50}x TLS); quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x`,
   )
 } finally {
   await client?.stop().catch(() => {})

@@ -37,6 +37,18 @@ async function serveSinkStream(stream) {
   await stream.close()
 }
 
+async function startTlsEcho(files) {
+  const [key, cert, ca] = await Promise.all([readFile(files.key), readFile(files.cert), readFile(files.trust)])
+  tlsServer = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+  tlsServer.on('secureConnection', (socket) => {
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    socket.pipe(socket)
+  })
+  await new Promise((resolve) => tlsServer.listen(0, '127.0.0.1', resolve))
+  return tlsServer.address().port
+}
+
 async function startTlsSink(files) {
   const [key, cert, ca] = await Promise.all([readFile(files.key), readFile(files.cert), readFile(files.trust)])
   tlsServer = tls.createServer({
@@ -91,6 +103,8 @@ async function start(init) {
     ready.tlsPort = await startTlsSink(init.files)
   } else if (init.mode === 'echo') {
     await node.rpc.handle(Echo.id, Echo, (request) => request, { maxConcurrent: 64 })
+    // the latency baseline: a round trip on one raw TLS socket that stays open (bytes echoed back)
+    if (init.tlsEcho === true) ready.tlsPort = await startTlsEcho(init.files)
   } else {
     throw new Error(`unknown mode ${init.mode}`)
   }
