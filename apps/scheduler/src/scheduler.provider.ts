@@ -1,10 +1,11 @@
 // The task engine as a provider: built from the node, the config and the store; started once the
 // app is up, stopped (then its store closed) by the shutdown sequence before the node goes.
-import { HYPHA_CONFIG, HYPHA_NODE, ShutdownService } from '@hypha/app-kit'
+import { HYPHA_CONFIG, HYPHA_NODE, ReadinessChecks, ShutdownService } from '@hypha/app-kit'
 import type { HyphaNode } from '@hypha/network-core'
 import { attachSchedulerMetrics, type Leadership, PostgresTaskStore, Scheduler, SqliteTaskStore, type TaskStore } from '@hypha/tasks'
 import { type FactoryProvider, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { PinoLogger } from 'nestjs-pino'
+import { TaskStoreIndicator } from './task-store.indicator.js'
 import { LEADERSHIP, type SchedulerConfig, TASK_GROUP, TASK_STORE } from './task-store.provider.js'
 
 export const schedulerProvider: FactoryProvider<Scheduler> = {
@@ -51,7 +52,10 @@ export class SchedulerLifecycle implements OnApplicationBootstrap {
     @Inject(TASK_STORE) private readonly store: TaskStore,
     @Inject(ShutdownService) shutdown: ShutdownService,
     @Inject(PinoLogger) private readonly logger: PinoLogger,
+    @Inject(ReadinessChecks) readiness: ReadinessChecks,
+    @Inject(TaskStoreIndicator) storeIndicator: TaskStoreIndicator,
   ) {
+    readiness.add(() => storeIndicator.check('tasks'))
     shutdown.register('task scheduler', async () => {
       await this.scheduler.stop()
       await this.store.close()

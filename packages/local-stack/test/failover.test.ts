@@ -11,7 +11,7 @@ import { LocalStack, type LogLine, type StackNode } from '../src/index.js'
 
 const LEASE_MS = 2_000
 let dir: string
-let cluster: PostgresCluster
+let cluster: PostgresCluster | undefined
 let stack: LocalStack
 let standby: StackNode
 const logs: LogLine[] = []
@@ -28,13 +28,14 @@ async function submit(node: StackNode, body: unknown): Promise<string> {
 }
 
 beforeAll(async () => {
-  cluster = await startPostgres()
+  const started = await startPostgres()
+  cluster = started
   dir = await mkdtemp(join(tmpdir(), 'hypha-failover-'))
   stack = await LocalStack.start({
     dir,
     workers: 2,
     onLog: (line) => logs.push(line),
-    env: (_name, role) => (role === 'scheduler' ? { HYPHA_SCHEDULER__STORE: cluster.url, HYPHA_SCHEDULER__LEASE: `${LEASE_MS}ms` } : {}),
+    env: (_name, role) => (role === 'scheduler' ? { HYPHA_SCHEDULER__STORE: started.url, HYPHA_SCHEDULER__LEASE: `${LEASE_MS}ms` } : {}),
   })
   standby = await stack.addScheduler('scheduler-2')
 }, 180_000)
@@ -91,3 +92,15 @@ it('resumes every task when the only replica left is SIGKILLed mid-run and anoth
     expect(done).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
   }
 }, 120_000)
+
+it('is not ready while its database is unreachable, and says why', async () => {
+  const scheduler = stack.scheduler
+  expect((await fetch(`${scheduler.url}/health/ready`)).status).toBe(200)
+  await cluster?.stop()
+  cluster = undefined
+  const body = await waitFor(async () => {
+    const response = await fetch(`${scheduler.url}/health/ready`)
+    return response.status === 503 ? ((await response.json()) as any) : undefined
+  }, 20_000, 'readiness to fail')
+  expect(JSON.stringify(body)).toMatch(/task store unreachable/)
+}, 60_000)
