@@ -30,21 +30,28 @@ export {
 } from './config/index.js'
 
 // The node
-export { createNode, isRelayServer, LINK_PROBE_MAX_BYTES, type CreateNodeOptions } from './node/create-node.js'
+export { createNode, LINK_PROBE_MAX_BYTES, type CreateNodeOptions } from './node/create-node.js'
 export {
   HyphaNode,
-  transportOf,
   type ConnectedPeer,
   type ConnectOptions,
   type HealthReport,
   type PeerLink,
   type HyphaServices,
-  type TransportKind,
 } from './node/hypha-node.js'
-export { NODE_ROLES, type NodeRole } from './node/role.js'
-export { HYPHA_KAD_PROTOCOL, kademliaMode } from './discovery/dht.js'
+export {
+  isCircuitAddress,
+  peerIdOfAddress,
+  RELAY_HOP_PROTOCOL,
+  RELAY_STOP_PROTOCOL,
+  type TransportKind,
+  transportOf,
+  transportOfAddress,
+} from './connection/addresses.js'
+export { isRelayServer, kademliaMode, NODE_ROLES, type NodeRole } from './roles/role.js'
+export { HYPHA_KAD_PROTOCOL } from './discovery/dht.js'
 export { AddressFilter } from './connection/address-filter.js'
-export { ReservationKeeper, isCircuitAddress, type Reachability } from './nat/reservation-keeper.js'
+export { ReservationKeeper, type Reachability } from './nat/reservation-keeper.js'
 export {
   DCUTR_PROTOCOL,
   HolePunch,

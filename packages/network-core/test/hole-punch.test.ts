@@ -9,8 +9,8 @@ import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import type { HolePunchResult } from '../src/nat/hole-punch/index.js'
 import type { HolePunch } from '../src/nat/hole-punch/index.js'
-import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
-import { type HyphaNode, transportOf } from '../src/node/hypha-node.js'
+import { isCircuitAddress, transportOf } from '../src/connection/addresses.js'
+import type { HyphaNode } from '../src/node/hypha-node.js'
 import { addressOf, useTestNetwork, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/test/echo/1.0.0', {

@@ -11,7 +11,7 @@ import { networkConfigSchema, parseConfig } from '../src/config/index.js'
 import { defineProtocol } from '../src/messaging/request-response.js'
 import { NODE_METRIC_NAMES } from '../src/metrics/node-metrics.js'
 import { createNode } from '../src/node/create-node.js'
-import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
+import { isCircuitAddress } from '../src/connection/addresses.js'
 import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/hypha-test/metrics-echo/1.0.0', {

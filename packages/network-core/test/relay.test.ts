@@ -4,8 +4,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response.js'
-import { type HyphaNode, transportOf } from '../src/node/hypha-node.js'
-import { isCircuitAddress } from '../src/nat/reservation-keeper.js'
+import { isCircuitAddress, transportOf } from '../src/connection/addresses.js'
+import type { HyphaNode } from '../src/node/hypha-node.js'
 import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/test/echo/1.0.0', {

@@ -1,7 +1,7 @@
 // Transports through the node factory, with mTLS on: each transport alone, both together with
 // QUIC preferred, fallback to TCP when QUIC does not answer, and exclude_cidrs refusing dials.
 import { multiaddr } from '@multiformats/multiaddr'
-import { transportOf } from '../src/node/hypha-node.js'
+import { transportOf } from '../src/connection/addresses.js'
 import { useTestNetwork, addressOf } from '../src/testing/test-network.js'
 
 const net = useTestNetwork(12)

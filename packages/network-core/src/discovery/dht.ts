@@ -6,19 +6,11 @@ import { type KadDHTInit, kadDHT } from '@libp2p/kad-dht'
 import type { PeerInfo } from '@libp2p/interface'
 import type { NetworkConfig } from '../config/index.js'
 import type { AddressFilter } from '../connection/address-filter.js'
-import type { NodeRole } from '../node/role.js'
+import { kademliaMode, type NodeRole } from '../roles/role.js'
 
 export const HYPHA_KAD_PROTOCOL = '/hypha/kad/1.0.0'
 
 /** Effective mode: an explicit config wins; "auto" falls back to the role's natural mode. */
-export function kademliaMode(config: NetworkConfig, role: NodeRole): 'server' | 'client' | 'auto' {
-  const configured = config.network.dht.kademliaMode
-  if (configured !== 'auto') return configured
-  if (role === 'gateway') return 'server'
-  if (role === 'worker') return 'client'
-  return 'auto'
-}
-
 export function dhtService(config: NetworkConfig, role: NodeRole, filter: AddressFilter): ReturnType<typeof kadDHT> {
   const mode = kademliaMode(config, role)
   const init: KadDHTInit = {

@@ -6,7 +6,7 @@ import type { ComponentLogger, PeerDiscovery, PeerInfo } from '@libp2p/interface
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { mdns } from '@libp2p/mdns'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { isCircuitAddress } from '../nat/reservation-keeper.js'
+import { isCircuitAddress } from '../connection/addresses.js'
 
 export interface MdnsDialerComponents {
   connectionManager: ConnectionManager

@@ -8,7 +8,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Counter, Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub.js'
 import type { RequestResponseEvents } from '../messaging/request-response.js'
-import { RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
+import { RELAY_STOP_PROTOCOL } from '../connection/addresses.js'
 import { type MetricsNode, NODE_METRIC_NAMES, attachNodeMetrics } from './node-metrics.js'
 
 const PEER = peerIdFromString('12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA')

@@ -7,8 +7,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub.js'
 import { HOLE_PUNCH_OUTCOMES, type HolePunchEvents, type HolePunchResult } from '../nat/hole-punch/index.js'
 import type { RequestCompleteDetail, RequestResponseEvents } from '../messaging/request-response.js'
-import { countActiveCircuits, RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL } from '../nat/circuit-limit.js'
-import { transportOf } from '../node/hypha-node.js'
+import { RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL, transportOf } from '../connection/addresses.js'
+import { countActiveCircuits } from '../nat/circuit-limit.js'
 
 /** Every metric this module registers, for dashboards, alerts and tests. */
 export const NODE_METRIC_NAMES = {

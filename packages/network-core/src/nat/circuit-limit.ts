@@ -3,9 +3,7 @@
 // an exact count of circuits, checked when a new one is about to be relayed.
 import type { Connection, ConnectionGater } from '@libp2p/interface'
 
-/** The circuit relay v2 protocol a relay server offers (reservations, circuits). */
-export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
-export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
+import { RELAY_STOP_PROTOCOL } from '../connection/addresses.js'
 
 export function countActiveCircuits(connections: readonly Connection[]): number {
   let circuits = 0

@@ -10,7 +10,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { isPrivate } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { RELAY_HOP_PROTOCOL } from './circuit-limit.js'
+import { isCircuitAddress, RELAY_HOP_PROTOCOL } from '../connection/addresses.js'
 
 export type Reachability = 'auto' | 'public' | 'private'
 
@@ -38,10 +38,6 @@ export interface ReservationKeeperEvents {
 const CIRCUIT = multiaddr('/p2p-circuit')
 const QUICK_RETRY_MS = 250
 const MAX_QUICK_RETRIES = 6
-
-export function isCircuitAddress(address: Multiaddr): boolean {
-  return address.getComponents().some((c) => c.name === 'p2p-circuit')
-}
 
 export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents> implements Startable {
   readonly #components: ReservationKeeperComponents

@@ -28,7 +28,7 @@ import { bootstrapKeeper } from '../discovery/bootstrap-keeper.js'
 import { buildTransports } from '../transports/transports.js'
 import { attachNodeMetrics } from '../metrics/node-metrics.js' // hypha_* metrics (src/metrics/)
 import { HyphaNode, type HyphaServices } from './hypha-node.js'
-import type { NodeRole } from './role.js'
+import { isRelayServer, type NodeRole } from '../roles/role.js'
 
 
 /** Peer store tag of bootstrap peers; the KEEP_ALIVE prefix makes libp2p reconnect to them. */
@@ -48,10 +48,6 @@ export interface CreateNodeOptions {
   inboundConnectionThreshold?: number
   /** GossipSub topics this node will use: their peer scoring penalises invalid messages. */
   pubsubTopics?: readonly string[]
-}
-
-export function isRelayServer(config: NetworkConfig, role: NodeRole): boolean {
-  return role === 'gateway' || config.network.relay.relayEnabled
 }
 
 export async function createNode(

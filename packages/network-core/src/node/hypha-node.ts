@@ -11,10 +11,11 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../config/index.js'
 import type { LinkProbe, LinkProbeResult } from '../connection/link-probe.js'
 import type { HolePunch, HolePunchResult } from '../nat/hole-punch/index.js'
-import { type ReservationKeeper, isCircuitAddress } from '../nat/reservation-keeper.js'
+import { isCircuitAddress, peerIdOfAddress, type TransportKind, transportOf } from '../connection/addresses.js'
+import type { ReservationKeeper } from '../nat/reservation-keeper.js'
 import type { RequestResponse } from '../messaging/request-response.js'
 import { TypedPubSub } from '../messaging/pubsub.js'
-import type { NodeRole } from './role.js'
+import type { NodeRole } from '../roles/role.js'
 
 export interface HyphaServices {
   dht: KadDHT
@@ -58,8 +59,6 @@ export interface ConnectedPeer {
   connections: number
 }
 
-export type TransportKind = 'quic' | 'tcp' | 'relay' | 'other'
-
 export interface HealthReport {
   /** The node is started and listens on at least one address. */
   listening: boolean
@@ -80,14 +79,6 @@ export interface HyphaNodeInit {
   identity: NodeIdentity | undefined
 }
 
-export function transportOf(connection: Connection): TransportKind {
-  const names = connection.remoteAddr.getComponents().map((c) => c.name)
-  if (names.includes('p2p-circuit')) return 'relay'
-  if (names.includes('quic-v1')) return 'quic'
-  if (names.includes('tcp')) return 'tcp'
-  return 'other'
-}
-
 export class HyphaNode {
   readonly libp2p: Libp2p<HyphaServices>
   readonly config: NetworkConfig
@@ -106,7 +97,7 @@ export class HyphaNode {
     this.registry = init.registry
     this.identity = init.identity
     this.#bootstrapPeers = new Set(
-      init.config.network.bootstrapPeers.map((addr) => addr.slice(addr.lastIndexOf('/p2p/') + '/p2p/'.length)),
+      init.config.network.bootstrapPeers.map(peerIdOfAddress).filter((id): id is string => id !== undefined),
     )
   }
 

@@ -31,8 +31,7 @@ import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/int
 import { isPrivate, lpStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { TCP } from '@multiformats/multiaddr-matcher'
-import { RELAY_HOP_PROTOCOL } from '../circuit-limit.js'
-import { isCircuitAddress } from '../reservation-keeper.js'
+import { isCircuitAddress, RELAY_HOP_PROTOCOL } from '../../connection/addresses.js'
 import {
   decodeHolePunch,
   encodeHolePunch,

@@ -1,0 +1,37 @@
+// What a multiaddr or a connection says about itself, in one place: the transport it runs on,
+// whether it is relayed, the peer id at its end, and the circuit relay v2 protocol ids. Every
+// layer (node, metrics, NAT, discovery) asks here instead of reaching into another's module.
+import type { Connection } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The circuit relay v2 protocol a relay server offers (reservations, circuits). */
+export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
+/** The protocol a relay opens to the far end of each circuit. */
+export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
+
+export type TransportKind = 'quic' | 'tcp' | 'relay' | 'other'
+
+/** The transport of an address: relayed wins over what the relay leg runs on. */
+export function transportOfAddress(address: Multiaddr): TransportKind {
+  const names = address.getComponents().map((c) => c.name)
+  if (names.includes('p2p-circuit')) return 'relay'
+  if (names.includes('quic-v1')) return 'quic'
+  if (names.includes('tcp')) return 'tcp'
+  return 'other'
+}
+
+export function transportOf(connection: Connection): TransportKind {
+  return transportOfAddress(connection.remoteAddr)
+}
+
+export function isCircuitAddress(address: Multiaddr): boolean {
+  return address.getComponents().some((c) => c.name === 'p2p-circuit')
+}
+
+/** The peer id an address string ends with (`.../p2p/<id>`), or undefined. */
+export function peerIdOfAddress(address: string): string | undefined {
+  const at = address.lastIndexOf('/p2p/')
+  if (at < 0) return undefined
+  const id = address.slice(at + '/p2p/'.length)
+  return id === '' || id.includes('/') ? undefined : id
+}
