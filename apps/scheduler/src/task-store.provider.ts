@@ -32,15 +32,16 @@ export const taskStoreProvider: FactoryProvider<TaskStore> = {
 
 export const leadershipProvider: FactoryProvider<Leadership> = {
   provide: LEADERSHIP,
-  inject: [HYPHA_CONFIG, HYPHA_NODE, PinoLogger],
-  useFactory: (config: SchedulerConfig, node: HyphaNode, logger: PinoLogger) => {
+  inject: [HYPHA_CONFIG, HYPHA_NODE, TASK_STORE, PinoLogger],
+  useFactory: (config: SchedulerConfig, node: HyphaNode, taskStore: TaskStore, logger: PinoLogger) => {
     const self = node.peerId.toString()
     const { store, postgresSchema, lease } = config.scheduler
-    if (!isPostgres(store)) return new SoleLeadership(self)
+    if (!(taskStore instanceof PostgresTaskStore)) return new SoleLeadership(self)
     return new PostgresLeadership({
       connectionString: store,
       schema: postgresSchema,
       self,
+      pool: taskStore.pool,
       // a standby tries 4 times a lease: it leads well within 2 leases of the leader's death
       intervalMs: Math.max(Math.floor(lease / 4), 50),
       onError: (err) => logger.warn({ err: String(err) }, 'leadership session error'),

@@ -54,6 +54,8 @@ export interface PostgresLeadershipOptions {
   schema: string
   /** This replica's peer id (recorded as the leader while it leads). */
   self: string
+  /** The task store's pool, for reading who leads (the lock itself needs a session of its own). */
+  pool: pg.Pool
   /** How often a standby tries for the lock and a leader checks its session. @default 1_000 */
   intervalMs?: number
   /** Errors of the leadership session (logged by the caller; never thrown). */
@@ -68,7 +70,6 @@ export class PostgresLeadership extends TypedEventEmitter<LeadershipEvents> impl
   #timer: ReturnType<typeof setInterval> | undefined
   #ticking: Promise<void> | undefined
   #stopped = true
-  #readPool: pg.Pool | undefined
 
   constructor(options: PostgresLeadershipOptions) {
     super()
@@ -82,10 +83,8 @@ export class PostgresLeadership extends TypedEventEmitter<LeadershipEvents> impl
 
   async leader(): Promise<string | undefined> {
     if (this.#leading) return this.#options.self
-    this.#readPool ??= new pg.Pool({ connectionString: this.#options.connectionString, max: 1 })
-    this.#readPool.on('error', () => undefined)
     try {
-      const { rows } = await this.#readPool.query<{ value: string }>(`SELECT value FROM ${this.#options.schema}.meta WHERE key = 'leader'`)
+      const { rows } = await this.#options.pool.query<{ value: string }>(`SELECT value FROM ${this.#options.schema}.meta WHERE key = 'leader'`)
       return rows[0]?.value
     } catch (err) {
       this.#options.onError?.(err)
@@ -108,8 +107,6 @@ export class PostgresLeadership extends TypedEventEmitter<LeadershipEvents> impl
     this.#client = undefined
     this.#setLeading(false)
     await client?.end().catch(() => undefined)
-    await this.#readPool?.end().catch(() => undefined)
-    this.#readPool = undefined
   }
 
   async #tick(): Promise<void> {

@@ -48,7 +48,7 @@ describe('PostgresTaskStore', () => {
 describe('PostgresLeadership', () => {
   it('lets one replica lead at a time and hands over when the leader goes', async () => {
     const store = await PostgresTaskStore.open({ connectionString: cluster.url, schema: 'leaders' })
-    const make = (self: string): PostgresLeadership => new PostgresLeadership({ connectionString: cluster.url, schema: 'leaders', self, intervalMs: 50 })
+    const make = (self: string): PostgresLeadership => new PostgresLeadership({ connectionString: cluster.url, schema: 'leaders', self, pool: store.pool, intervalMs: 50 })
     const a = make('peer-a')
     const b = make('peer-b')
     try {
