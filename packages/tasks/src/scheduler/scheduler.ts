@@ -525,9 +525,12 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return input
   }
 
+  /** Runs on every offer, pull and report: the connection list is read only when someone listens. */
   #sawWorker(peer: string, capabilities: WorkerCapabilities): void {
-    const view = this.#workers.saw(peer, capabilities, this.#clock.now(), this.#node.connectedPeers())
-    this.safeDispatchEvent('worker:seen', { detail: view })
+    this.#workers.saw(peer, capabilities, this.#clock.now())
+    if (this.listenerCount('worker:seen') === 0) return
+    const view = this.#workers.view(peer, this.#node.connectedPeers())
+    if (view !== undefined) this.safeDispatchEvent('worker:seen', { detail: view })
   }
 
   #protocolError(protocol: string, peer: string | undefined, error: string): void {

@@ -15,8 +15,8 @@ export class WorkerDirectory {
     this.#max = max
   }
 
-  /** Records what a worker said of itself; returns its view given the current connections. */
-  saw(peer: string, capabilities: WorkerCapabilities, now: number, connected: readonly ConnectedPeer[]): WorkerView {
+  /** Records what a worker said of itself. */
+  saw(peer: string, capabilities: WorkerCapabilities, now: number): void {
     const worker = { id: peer, ...capabilities, lastSeen: now }
     // re-inserting moves it to the end: the Map's first entry is the one heard from longest ago
     this.#workers.delete(peer)
@@ -25,7 +25,12 @@ export class WorkerDirectory {
       const oldest = this.#workers.keys().next().value
       if (oldest !== undefined) this.#workers.delete(oldest)
     }
-    return withConnection(worker, new Map(connected.map((p) => [p.id, p])))
+  }
+
+  /** One worker's view given the current connections, if it is known. */
+  view(peer: string, connected: readonly ConnectedPeer[]): WorkerView | undefined {
+    const worker = this.#workers.get(peer)
+    return worker === undefined ? undefined : withConnection(worker, new Map(connected.map((p) => [p.id, p])))
   }
 
   list(connected: readonly ConnectedPeer[]): WorkerView[] {
