@@ -1,6 +1,6 @@
 // GET /scheduler: this replica's role in its task set (leader or standby), who leads, and the
 // store's task counts: what an operator (and the fail-over test) asks first.
-import { type Scheduler as SchedulerEngine, Scheduler, type TaskCounts } from '@hypha/tasks'
+import { Scheduler, type TaskCounts } from '@hypha/tasks'
 import { Controller, Get, Inject } from '@nestjs/common'
 
 export interface SchedulerView {
@@ -11,7 +11,7 @@ export interface SchedulerView {
 
 @Controller('scheduler')
 export class SchedulerController {
-  constructor(@Inject(Scheduler) private readonly scheduler: SchedulerEngine) {}
+  constructor(@Inject(Scheduler) private readonly scheduler: Scheduler) {}
 
   @Get()
   async view(): Promise<SchedulerView> {

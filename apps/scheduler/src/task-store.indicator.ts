@@ -1,6 +1,6 @@
 // Readiness of the task store: a scheduler whose database is unreachable cannot accept or hand
 // out tasks, so /health/ready says so (503 with the reason) instead of answering 500s.
-import { type Scheduler as SchedulerEngine, Scheduler, type TaskStore } from '@hypha/tasks'
+import { Scheduler, type TaskStore } from '@hypha/tasks'
 import { Inject, Injectable } from '@nestjs/common'
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { TASK_STORE } from './task-store.provider.js'
@@ -13,7 +13,7 @@ export class TaskStoreIndicator {
   constructor(
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
     @Inject(TASK_STORE) private readonly store: TaskStore,
-    @Inject(Scheduler) private readonly scheduler: SchedulerEngine,
+    @Inject(Scheduler) private readonly scheduler: Scheduler,
   ) {}
 
   async check(key = 'tasks'): Promise<HealthIndicatorResult> {

@@ -27,6 +27,17 @@ async function submit(node: StackNode, body: unknown): Promise<string> {
   return ((await response.json()) as { id: string }).id
 }
 
+/** Every task ends succeeded, having slept its own input's milliseconds. */
+async function expectSlept(node: StackNode, ids: readonly string[], inputs: readonly string[]): Promise<void> {
+  for (const [i, id] of ids.entries()) {
+    const done = await waitFor(async () => {
+      const task = await get(node, `/tasks/${id}`)
+      return task.state === 'succeeded' || task.state === 'failed' ? task : undefined
+    }, 60_000, `task ${id} to finish`)
+    expect(done).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
+  }
+}
+
 beforeAll(async () => {
   const started = await startPostgres()
   cluster = started
@@ -63,13 +74,7 @@ it('hands the task set to the standby within two leases of the leader\'s SIGKILL
   process.stdout.write(`fail-over: the standby led ${failoverMs} ms after the leader's SIGKILL (lease ${LEASE_MS} ms)\n`)
   expect(failoverMs).toBeLessThan(2 * LEASE_MS)
 
-  for (const [i, id] of ids.entries()) {
-    const done = await waitFor(async () => {
-      const task = await get(standby, `/tasks/${id}`)
-      return task.state === 'succeeded' || task.state === 'failed' ? task : undefined
-    }, 60_000, `task ${id} to finish`)
-    expect(done).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
-  }
+  await expectSlept(standby, ids, inputs)
   expect((await get(standby, '/scheduler')).tasks).toMatchObject({ succeeded: 20, pending: 0, assigned: 0, running: 0 })
   // stored once: no task's result was accepted twice, on either replica
   const accepted = logs.filter((l) => l.msg === 'task succeeded').map((l) => String(l.fields.task))
@@ -84,13 +89,7 @@ it('resumes every task when the only replica left is SIGKILLed mid-run and anoth
   await stack.kill('scheduler-2')
   const restarted = await stack.restart('scheduler')
   await waitFor(async () => ((await get(restarted, '/scheduler')).role === 'leader' ? true : undefined), 10_000, 'the restarted replica to lead')
-  for (const [i, id] of ids.entries()) {
-    const done = await waitFor(async () => {
-      const task = await get(restarted, `/tasks/${id}`)
-      return task.state === 'succeeded' || task.state === 'failed' ? task : undefined
-    }, 60_000, `task ${id} to finish`)
-    expect(done).toMatchObject({ state: 'succeeded', result: { slept: Number(inputs[i]) } })
-  }
+  await expectSlept(restarted, ids, inputs)
 }, 120_000)
 
 it('is not ready while its database is unreachable, and says why', async () => {

@@ -1,16 +1,7 @@
 // Bootstrap peers are kept: a node whose connection to its bootstrap peer (the gateway) drops,
 // or whose first dial failed because the gateway was not up yet, dials it again by itself
 // instead of staying alone until restarted.
-import { createServer } from 'node:net'
-import { TestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { TestNetwork, addressOf, freePort, waitFor } from '../src/testing/test-network.js'
 
 let net: TestNetwork
 
