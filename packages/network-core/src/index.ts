@@ -84,7 +84,7 @@ export {
   type RequestOutcome,
   type RequestSide,
   type RefusalReason,
-} from './messaging/request-response.js'
+} from './messaging/request-response/index.js'
 export {
   MessageTooLargeError,
   RequestTimeoutError,
@@ -94,8 +94,8 @@ export {
   InvalidResponseError,
   ProtocolNotSupportedError,
   ProtocolAlreadyHandledError,
-} from './messaging/request-response-errors.js'
-export { RR_ENVELOPE_VERSION, WireErrorCode } from './messaging/request-response-codec.js'
+} from './messaging/request-response/errors.js'
+export { RR_ENVELOPE_VERSION, WireErrorCode } from './messaging/request-response/codec.js'
 
 // Messaging: pub/sub
 export {
@@ -106,16 +106,16 @@ export {
   type PubSubRouter,
   type MessageHandler,
   type MessageInvalidDetail,
-} from './messaging/pubsub.js'
-export { gossipsubOptions, hyphaTopicScoreParams, type GossipsubOptionsInit } from './messaging/pubsub-options.js'
-export { PUBSUB_ENVELOPE_VERSION, type InvalidMessageReason } from './messaging/pubsub-codec.js'
+} from './messaging/pubsub/index.js'
+export { gossipsubOptions, hyphaTopicScoreParams, type GossipsubOptionsInit } from './messaging/pubsub/options.js'
+export { PUBSUB_ENVELOPE_VERSION, type InvalidMessageReason } from './messaging/pubsub/codec.js'
 export {
   PubSubConfigError,
   PubSubInvalidMessageError,
   PubSubMessageTooLargeError,
   PubSubStoppedError,
   PubSubTopicConflictError,
-} from './messaging/pubsub-errors.js'
+} from './messaging/pubsub/errors.js'
 
 // Metrics
 export { attachNodeMetrics, NODE_METRIC_NAMES, REQUEST_DURATION_BUCKETS, type MetricsNode } from './metrics/node-metrics.js'

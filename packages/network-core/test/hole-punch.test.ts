@@ -6,7 +6,7 @@
 import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { defineProtocol } from '../src/messaging/request-response.js'
+import { defineProtocol } from '../src/messaging/request-response/index.js'
 import type { HolePunchResult } from '../src/nat/hole-punch/index.js'
 import type { HolePunch } from '../src/nat/hole-punch/index.js'
 import { isCircuitAddress, transportOf } from '../src/connection/addresses.js'

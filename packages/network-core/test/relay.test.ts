@@ -3,7 +3,7 @@
 // request/response working over the relayed connection, and the relay's limits enforced.
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { defineProtocol } from '../src/messaging/request-response.js'
+import { defineProtocol } from '../src/messaging/request-response/index.js'
 import { isCircuitAddress, transportOf } from '../src/connection/addresses.js'
 import type { HyphaNode } from '../src/node/hypha-node.js'
 import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'

@@ -5,8 +5,8 @@
 import fc from 'fast-check'
 import { z } from 'zod'
 import { decodeHolePunch, encodeHolePunch, InvalidHolePunchMessageError } from '../nat/hole-punch/hole-punch-message.js'
-import { decodeEnvelope, encodeEnvelope } from './pubsub-codec.js'
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './request-response-codec.js'
+import { decodeEnvelope, encodeEnvelope } from './pubsub/codec.js'
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './request-response/codec.js'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
 const encoder = new TextEncoder()

@@ -13,8 +13,8 @@ import type { LinkProbe, LinkProbeResult } from '../connection/link-probe.js'
 import type { HolePunch, HolePunchResult } from '../nat/hole-punch/index.js'
 import { isCircuitAddress, peerIdOfAddress, type TransportKind, transportOf } from '../connection/addresses.js'
 import type { ReservationKeeper } from '../nat/reservation-keeper.js'
-import type { RequestResponse } from '../messaging/request-response.js'
-import { TypedPubSub } from '../messaging/pubsub.js'
+import type { RequestResponse } from '../messaging/request-response/index.js'
+import { TypedPubSub } from '../messaging/pubsub/index.js'
 import type { NodeRole } from '../roles/role.js'
 
 export interface HyphaServices {

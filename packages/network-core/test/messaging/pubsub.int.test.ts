@@ -8,8 +8,8 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { z } from 'zod'
-import { gossipsubOptions } from '../../src/messaging/pubsub-options.js'
-import { TypedPubSub, type MessageInvalidDetail } from '../../src/messaging/pubsub.js'
+import { gossipsubOptions } from '../../src/messaging/pubsub/options.js'
+import { TypedPubSub, type MessageInvalidDetail } from '../../src/messaging/pubsub/index.js'
 
 const TOPIC = 'hypha/test/tasks'
 const MAX_MESSAGE_BYTES = 4096

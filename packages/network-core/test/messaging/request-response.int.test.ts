@@ -17,8 +17,8 @@ import {
   type RequestResponse,
   type RequestResponseInit,
   requestResponse,
-} from '../../src/messaging/request-response.js'
-import { decodeResponse } from '../../src/messaging/request-response-codec.js'
+} from '../../src/messaging/request-response/index.js'
+import { decodeResponse } from '../../src/messaging/request-response/codec.js'
 import {
   InvalidRequestError,
   MessageTooLargeError,
@@ -26,7 +26,7 @@ import {
   RemoteBusyError,
   RemoteHandlerError,
   RequestTimeoutError,
-} from '../../src/messaging/request-response-errors.js'
+} from '../../src/messaging/request-response/errors.js'
 
 const MAX_BYTES = 16 * 1024
 

@@ -3,7 +3,7 @@
 import { StrictSign } from '@libp2p/gossipsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import type { PeerScoreParams, TopicScoreParams } from '@libp2p/gossipsub/score'
-import { PubSubConfigError } from './pubsub-errors.js'
+import { PubSubConfigError } from './errors.js'
 
 export interface GossipsubOptionsInit {
   /** Largest encoded envelope a TypedPubSub may publish or accept; pass the same value to both. */

@@ -6,8 +6,8 @@ import type { AbortOptions, ComponentLogger, Logger, PeerId } from '@libp2p/inte
 import { TypedEventEmitter } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import type { z } from 'zod'
-import { decodeEnvelope, encodeEnvelope, type InvalidMessageReason } from './pubsub-codec.js'
-import { PubSubConfigError, PubSubStoppedError, PubSubTopicConflictError } from './pubsub-errors.js'
+import { decodeEnvelope, encodeEnvelope, type InvalidMessageReason } from './codec.js'
+import { PubSubConfigError, PubSubStoppedError, PubSubTopicConflictError } from './errors.js'
 
 /**
  * The part of the gossipsub service this layer uses, so tests can hand in a fake. The real

@@ -14,7 +14,7 @@ import {
   type RequestRefusedDetail,
   type RequestResponse,
   requestResponse,
-} from './request-response.js'
+} from './index.js'
 
 const Add = defineProtocol('/test/add/1.0.0', {
   request: z.object({ a: z.number(), b: z.number() }),

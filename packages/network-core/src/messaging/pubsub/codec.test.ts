@@ -1,8 +1,8 @@
 // Tests of the pub/sub envelope: round trip, the outbound checks that throw before publishing,
 // and each inbound failure reason the topic validator turns into a Reject or an Ignore.
 import { z } from 'zod'
-import { decodeEnvelope, encodeEnvelope, PUBSUB_ENVELOPE_VERSION } from './pubsub-codec.js'
-import { PubSubInvalidMessageError, PubSubMessageTooLargeError } from './pubsub-errors.js'
+import { decodeEnvelope, encodeEnvelope, PUBSUB_ENVELOPE_VERSION } from './codec.js'
+import { PubSubInvalidMessageError, PubSubMessageTooLargeError } from './errors.js'
 
 const Task = z.object({ id: z.string().min(1), cores: z.number().int().positive() })
 type Task = z.infer<typeof Task>

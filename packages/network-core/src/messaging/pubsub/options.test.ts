@@ -1,7 +1,7 @@
 // Tests of the recommended gossipsub init: signing, zero-peer publishing, relays, frame limits,
 // and score parameters that gossipsub's own validators accept and that actually punish invalid messages.
 import { createPeerScoreParams, createPeerScoreThresholds, validatePeerScoreParams, validatePeerScoreThresholds } from '@libp2p/gossipsub/score'
-import { gossipsubOptions, hyphaTopicScoreParams } from './pubsub-options.js'
+import { gossipsubOptions, hyphaTopicScoreParams } from './options.js'
 
 describe('gossipsubOptions', () => {
   it('signs, publishes to zero peers and runs on limited (relayed) connections', () => {

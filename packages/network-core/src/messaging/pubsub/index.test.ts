@@ -7,7 +7,7 @@ import type { PeerId, PublicKey } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { z } from 'zod'
-import { TypedPubSub, type PubSubEvents, type PubSubRouter } from './pubsub.js'
+import { TypedPubSub, type PubSubEvents, type PubSubRouter } from './index.js'
 
 const Task = z.object({ id: z.string(), n: z.number().int() })
 type Task = z.infer<typeof Task>

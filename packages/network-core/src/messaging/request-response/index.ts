@@ -16,7 +16,7 @@ import {
   formatZodError,
   RR_ENVELOPE_VERSION,
   WireErrorCode,
-} from './request-response-codec.js'
+} from './codec.js'
 import {
   InvalidRequestError,
   InvalidResponseError,
@@ -26,7 +26,7 @@ import {
   RemoteBusyError,
   RemoteHandlerError,
   RequestTimeoutError,
-} from './request-response-errors.js'
+} from './errors.js'
 
 /** The request and response schemas of one protocol. Bodies travel as JSON, so schemas should be JSON-shaped. */
 export interface MessageSchema<Req, Res> {

@@ -1,7 +1,7 @@
 // The pub/sub wire format: a versioned JSON envelope `{"v":1,"body":...}` in UTF-8, checked
 // against a size limit and a zod schema. JSON only: bodies must survive JSON.stringify/parse.
 import type { z } from 'zod'
-import { PubSubInvalidMessageError, PubSubMessageTooLargeError } from './pubsub-errors.js'
+import { PubSubInvalidMessageError, PubSubMessageTooLargeError } from './errors.js'
 
 /**
  * The envelope version this code writes. Bumping it lets a later format coexist with this one:

@@ -1,7 +1,7 @@
 // Tests of the request/response wire format: envelope round trips, version and malformed-frame
 // handling, zod path formatting, error text bounds, and the wire-code to error-class mapping.
 import { z } from 'zod'
-import { describeHandlerError, errorFromWire } from './request-response.js'
+import { describeHandlerError, errorFromWire } from './index.js'
 import {
   decodeRequest,
   decodeResponse,
@@ -10,14 +10,14 @@ import {
   encodeResponse,
   formatZodError,
   RR_ENVELOPE_VERSION,
-} from './request-response-codec.js'
+} from './codec.js'
 import {
   InvalidRequestError,
   MessageTooLargeError,
   RemoteBusyError,
   RemoteHandlerError,
   RequestTimeoutError,
-} from './request-response-errors.js'
+} from './errors.js'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
