@@ -81,7 +81,7 @@ try {
     const message = { seq: ++seq, text: TEXT }
     const response = target.roundTrip !== undefined
       ? Echo.response.parse(await target.roundTrip(Echo.request.parse(message)))
-      : await node.rpc.request(target.peerId, Echo.id, Echo, message, { timeout: 5_000 })
+      : await node.rpc.request(target.peerId, Echo.id, Echo, message, { timeoutMs: 5_000 })
     const elapsed = performance.now() - t0
     if (response.seq !== seq) throw new Error(`echo returned seq ${response.seq}, expected ${seq}`)
     if (record) target.samples.push(elapsed * 1000)

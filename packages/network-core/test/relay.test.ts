@@ -66,7 +66,7 @@ it('cuts a relayed connection at max_circuit_bytes', async () => {
   const dialler = await net().start({ role: 'scheduler', transports: 'tcp', bootstrap })
   const big = 'x'.repeat(24 * 1024)
   const send = async (): Promise<string> =>
-    (await dialler.rpc.request(circuitAddressOf(worker), Echo.id, Echo, { text: big }, { timeout: 5_000 })).text
+    (await dialler.rpc.request(circuitAddressOf(worker), Echo.id, Echo, { text: big }, { timeoutMs: 5_000 })).text
   expect(await send()).toBe(big)
   // each round trip moves ~48 KiB through the relay: the limit is crossed by the second or third
   const outcomes: string[] = []

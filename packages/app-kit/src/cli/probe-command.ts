@@ -63,7 +63,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeOutcome> {
     }
     const node = await createNode(probeConfig(options.config), identity, options.role, { collectDefaultMetrics: false })
     try {
-      const answer = await node.rpc.request(target, HealthProtocol.id, HealthProtocol, {}, { timeout: options.timeoutMs })
+      const answer = await node.rpc.request(target, HealthProtocol.id, HealthProtocol, {}, { timeoutMs: options.timeoutMs })
       return { answered: true, answer }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))

@@ -18,7 +18,9 @@ import {
   type RequestResponseInit,
   requestResponse,
 } from '../../src/messaging/request-response/index.js'
-import { decodeResponse } from '../../src/messaging/request-response/codec.js'
+import { decodeRequest, decodeResponse, decodeSessionFrameHead, encodeError, encodeSessionFrame, lengthPrefixed } from '../../src/messaging/request-response/codec.js'
+import { FrameReader } from '../../src/messaging/request-response/frame-reader.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 import {
   InvalidRequestError,
   MessageTooLargeError,
@@ -161,7 +163,7 @@ describe('request/response between libp2p nodes', () => {
     const peer = await connect(client, server)
 
     const started = Date.now()
-    const error = await client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeout: 300 }).catch((err: unknown) => err)
+    const error = await client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeoutMs: 300 }).catch((err: unknown) => err)
     const elapsed = Date.now() - started
     expect(error).toBeInstanceOf(RequestTimeoutError)
     expect(error).toMatchObject({ name: 'RequestTimeoutError', remote: false })
@@ -188,7 +190,7 @@ describe('request/response between libp2p nodes', () => {
     )
     const peer = await connect(client, server)
 
-    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeout: 5_000 })).rejects.toMatchObject({
+    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 1 }, { timeoutMs: 5_000 })).rejects.toMatchObject({
       name: 'RequestTimeoutError',
       remote: true,
     })
@@ -428,5 +430,150 @@ describe('request/response between libp2p nodes', () => {
     const connections = client.getConnections(server.peerId)
     expect(connections.length).toBeGreaterThan(0)
     expect(connections.every((c) => c.limits != null)).toBe(true)
+  })
+})
+
+/** The client's open streams of `protocol` to `peer`, on every connection. */
+function streamsOf(client: Libp2p, peer: PeerId, protocol: string): Array<{ id: string; abort(err: Error): void; status: string }> {
+  return client
+    .getConnections(peer)
+    .flatMap((c) => c.streams)
+    .filter((s) => s.protocol === protocol && s.direction === 'outbound' && s.status === 'open')
+}
+
+/** A server that speaks only v1 (one request per stream), as nodes before sessions did. */
+async function v1OnlyServer(server: Libp2p, protocol: string): Promise<{ openings: number; exchanges: number }> {
+  const seen = { openings: 0, exchanges: 0 }
+  await server.handle(protocol, async (stream) => {
+    const lp = lpStream(stream)
+    const decoded = decodeRequest((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+    if (!decoded.ok) {
+      seen.openings++
+      await lp.write(encodeError(decoded.reason === 'unsupported-version' ? 'unsupported-version' : 'invalid-request', decoded.detail))
+    } else {
+      seen.exchanges++
+      await lp.write(new TextEncoder().encode(JSON.stringify({ v: 1, ok: true, body: decoded.value })))
+    }
+    await stream.close()
+  })
+  return seen
+}
+
+describe('request/response sessions', () => {
+  it('carries sequential and concurrent requests on one stream per peer and protocol, answered in any order', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const release = new Map<number, () => void>()
+    await server.services.rr.handle(Wait.id, Wait, async ({ id }) => {
+      if (id >= 100) await new Promise<void>((resolve) => release.set(id, resolve))
+      return { id }
+    }, { maxConcurrent: 64 })
+    const peer = await connect(client, server)
+
+    for (let i = 0; i < 20; i++) await expect(client.services.rr.request(peer, Wait.id, Wait, { id: i })).resolves.toEqual({ id: i })
+    // 32 held requests, released newest first: each answer must still reach its own caller.
+    const held = Array.from({ length: 32 }, (_, i) => client.services.rr.request(peer, Wait.id, Wait, { id: 100 + i }))
+    await waitFor(() => release.size === 32, 'all held requests to reach the handler')
+    for (const id of [...release.keys()].sort((a, b) => b - a)) release.get(id)?.()
+    await expect(Promise.all(held)).resolves.toEqual(Array.from({ length: 32 }, (_, i) => ({ id: 100 + i })))
+    expect(streamsOf(client, peer, Wait.id)).toHaveLength(1)
+  })
+
+  it('opens a new session after the old stream fails, and fails only what was in flight on it', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const gate = Promise.withResolvers<void>()
+    let holding = false
+    await server.services.rr.handle(Wait.id, Wait, async ({ id }) => {
+      if (id === 1) {
+        holding = true
+        await gate.promise
+      }
+      return { id }
+    })
+    const peer = await connect(client, server)
+    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 0 })).resolves.toEqual({ id: 0 })
+    const inFlight = client.services.rr.request(peer, Wait.id, Wait, { id: 1 }).catch((err: unknown) => err)
+    await waitFor(() => holding, 'the request to reach the handler')
+    const [first] = streamsOf(client, peer, Wait.id)
+    if (first === undefined) throw new Error('no session stream')
+    first.abort(new Error('broken on purpose'))
+    expect(await inFlight).toMatchObject({ message: expect.stringContaining('broken on purpose') })
+    gate.resolve()
+
+    await expect(client.services.rr.request(peer, Wait.id, Wait, { id: 2 })).resolves.toEqual({ id: 2 })
+    const [second] = streamsOf(client, peer, Wait.id)
+    expect(second?.id).not.toBe(first.id)
+  })
+
+  it('falls back to a stream per request for a peer that speaks only v1, asking once', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const seen = await v1OnlyServer(server, Echo.id)
+    const peer = await connect(client, server)
+    for (const text of ['a', 'b', 'c']) await expect(client.services.rr.request(peer, Echo.id, Echo, { text })).resolves.toEqual({ text })
+    expect(seen).toEqual({ openings: 1, exchanges: 3 })
+  })
+
+  it('serves a client that uses one stream per request (sessions: false)', async () => {
+    const [server, client] = await Promise.all([node(), node({ sessions: false })])
+    const serverEvents = events(server)
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, n) => client.services.rr.request(peer, Echo.id, Echo, { text: 'x', n })))
+    expect(answers.map((a) => a.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    await waitFor(() => serverEvents.complete.length === 8, 'the server events')
+    expect(serverEvents.complete.every((e) => e.outcome === 'ok')).toBe(true)
+  })
+
+  it('answers an oversized frame inside a session with too-large for its id, and keeps the session', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const serverEvents = events(server)
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+    const stream = await client.dialProtocol(peer, Echo.id)
+    const answers: Array<{ kind: number; id: number; body: string }> = []
+    const reader = new FrameReader(MAX_BYTES + 16, {
+      frame: (payload) => {
+        const head = decodeSessionFrameHead(payload)
+        answers.push({ kind: head?.kind ?? -1, id: head?.id ?? -1, body: new TextDecoder().decode(payload.subarray(head?.bodyOffset ?? 0)) })
+      },
+      oversized: () => {},
+      malformed: () => {},
+    })
+    let accepted = false
+    stream.addEventListener('message', (event) => {
+      if (!accepted) {
+        // the accept frame: {"v":2,"ok":true}, then session frames
+        accepted = true
+        const rest = new Uint8ArrayList(event.data)
+        rest.consume(1 + rest.get(0))
+        if (rest.byteLength > 0) reader.push(rest)
+        return
+      }
+      reader.push(event.data)
+    })
+    stream.send(lengthPrefixed(new TextEncoder().encode('{"v":2}')))
+    await waitFor(() => accepted, 'the session accept')
+    // kind request, id 7, declared 1 MiB for a 16 KiB limit; then some of that body
+    stream.send(new Uint8Array([0x80, 0x80, 0x40, 1, 7]))
+    stream.send(new Uint8Array(64 * 1024))
+    await waitFor(() => answers.length === 1, 'the refusal')
+    expect(answers[0]).toMatchObject({ kind: 3, id: 7 })
+    expect(JSON.parse(answers[0]?.body ?? '')).toMatchObject({ code: 'too-large' })
+    // the rest of the oversized body, then a real request on the same stream
+    stream.send(new Uint8Array(1024 * 1024 - 64 * 1024 - 2))
+    stream.send(encodeSessionFrame(1, 8, new TextEncoder().encode('{"text":"after"}')))
+    await waitFor(() => answers.length === 2, 'the answer after the refusal')
+    expect(answers[1]).toEqual({ kind: 2, id: 8, body: '{"text":"after"}' })
+    expect(serverEvents.refused).toEqual([expect.objectContaining({ reason: 'too-large' })])
+    await stream.close()
+  })
+
+  it('closes an idle session and opens another on the next request', async () => {
+    const [server, client] = await Promise.all([node(), node({ sessionIdleMs: 100 })])
+    await server.services.rr.handle(Echo.id, Echo, (req) => req)
+    const peer = await connect(client, server)
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'one' })).resolves.toEqual({ text: 'one' })
+    expect(streamsOf(client, peer, Echo.id)).toHaveLength(1)
+    await waitFor(() => streamsOf(client, peer, Echo.id).length === 0, 'the idle session to close')
+    await expect(client.services.rr.request(peer, Echo.id, Echo, { text: 'two' })).resolves.toEqual({ text: 'two' })
   })
 })

@@ -282,7 +282,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     let response
     try {
       response = await this.#node.rpc.request(scheduler, OfferProtocol.id, OfferProtocol,
-        { v: V, taskId: task.id, worker: this.capabilities() }, { timeout: this.#requestTimeoutMs })
+        { v: V, taskId: task.id, worker: this.capabilities() }, { timeoutMs: this.#requestTimeoutMs })
     } catch (err) {
       this.#protocolError(OFFER_PROTOCOL, task.id, err)
       return
@@ -383,7 +383,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (controller.signal.aborted) return
     try {
       const response = await this.#node.rpc.request(task.scheduler, RenewProtocol.id, RenewProtocol,
-        { v: V, taskId: assignment.id, leaseId: assignment.lease.id }, { timeout: this.#requestTimeoutMs, signal: controller.signal })
+        { v: V, taskId: assignment.id, leaseId: assignment.lease.id }, { timeoutMs: this.#requestTimeoutMs, signal: controller.signal })
       this.#leaseAnswer(task, response.status)
     } catch (err) {
       // unreachable scheduler: keep running, the report will find it when it is back
@@ -401,7 +401,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       ...(message !== undefined ? { message: message.slice(0, 512) } : {}),
     } as const
     this.#node.rpc.request(task.scheduler, ProgressProtocol.id, ProgressProtocol,
-      request, { timeout: this.#requestTimeoutMs, signal: controller.signal })
+      request, { timeoutMs: this.#requestTimeoutMs, signal: controller.signal })
       .then((response) => this.#leaseAnswer(task, response.status))
       .catch((err: unknown) => {
         if (!controller.signal.aborted) this.#protocolError(PROGRESS_PROTOCOL, assignment.id, err)
@@ -464,7 +464,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     for (let attempt = 1; !deadline.aborted; attempt++) {
       try {
         const response = await this.#node.rpc.request(task.scheduler, ReportProtocol.id, ReportProtocol,
-          report, { timeout: this.#requestTimeoutMs, signal: deadline })
+          report, { timeoutMs: this.#requestTimeoutMs, signal: deadline })
         if (response.status === 'refused') this.#protocolError(REPORT_PROTOCOL, task.assignment.id, new Error('the scheduler refused the report: lease no longer held'))
         return { status: response.status, ...(response.next !== undefined ? { next: response.next } : {}) }
       } catch (err) {
@@ -495,7 +495,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         let response
         try {
           response = await this.#node.rpc.request(scheduler, PullProtocol.id, PullProtocol,
-            { v: V, worker: this.capabilities(), max }, { timeout: this.#requestTimeoutMs })
+            { v: V, worker: this.capabilities(), max }, { timeoutMs: this.#requestTimeoutMs })
         } catch (err) {
           this.#protocolError(PULL_PROTOCOL, undefined, err)
           break

@@ -1,6 +1,7 @@
 // Errors a request/response caller can branch on by `name`, one small class per failure.
 // Remote failures arrive as a wire code; `errorFromWire` turns each code back into its class.
 import { ProtocolError } from '../protocol-error.js'
+import { WireErrorCode } from './codec.js'
 
 /** The encoded request or response is larger than `maxMessageBytes` (locally or as the remote saw it). */
 export class MessageTooLargeError extends ProtocolError {
@@ -94,5 +95,22 @@ export class ProtocolAlreadyHandledError extends ProtocolError {
 
   constructor(protocol: string) {
     super(protocol, `${protocol}: already has a request/response handler`)
+  }
+}
+
+/** Maps a wire error code back to the error class callers branch on. */
+export function errorFromWire(protocol: string, code: string, message: string): Error {
+  switch (code) {
+    case WireErrorCode.busy:
+      return new RemoteBusyError(protocol, message)
+    case WireErrorCode.tooLarge:
+      return new MessageTooLargeError(protocol, `refused by the remote: ${message}`)
+    case WireErrorCode.invalidRequest:
+    case WireErrorCode.unsupportedVersion:
+      return new InvalidRequestError(protocol, message, true)
+    case WireErrorCode.timeout:
+      return new RequestTimeoutError(protocol, `remote: ${message}`, true)
+    default:
+      return new RemoteHandlerError(protocol, code, message)
   }
 }

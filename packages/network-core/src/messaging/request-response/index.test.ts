@@ -164,7 +164,7 @@ describe('RequestResponse (in-memory streams)', () => {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
       return { sum: 0 }
     })
-    const pending = client.request(serverPeer, Add.id, Add, { a: 1, b: 2 }, { timeout: 1_000 })
+    const pending = client.request(serverPeer, Add.id, Add, { a: 1, b: 2 }, { timeoutMs: 1_000 })
     const signal = await entered.promise
     await server.stop()
     expect(signal.aborted).toBe(true)
