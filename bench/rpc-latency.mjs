@@ -1,11 +1,12 @@
-// Request/response latency of a small echo (node.rpc.request / node.rpc.handle, one stream per
-// request as the service does it: stream open + protocol negotiation + request + response) over
+// Request/response latency of a small echo (node.rpc.request / node.rpc.handle: one session
+// stream per peer and protocol, opened by the warm-up, carrying every request with an id) over
 // TCP (mtls encrypter + yamux) and over QUIC (mTLS admission). The client is this process; the
 // servers are two forked Hypha nodes, one listening on TCP only and one on QUIC only, so each
 // request's transport is certain. The baseline, in the same run: a round trip of the same JSON
 // message on one raw node:tls socket that stays open (TLS 1.3, the same certificates), echoed by
 // the TCP server's process. Requests are sequential and alternate between the three (same noise
-// for all); BENCH_RPC_N measured requests each after BENCH_RPC_WARMUP.
+// for all); BENCH_RPC_N measured requests each after BENCH_RPC_WARMUP. Then throughput:
+// BENCH_RPC_PIPELINE_N requests per transport with BENCH_RPC_PIPELINE_DEPTH in flight.
 import { readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import tls from 'node:tls'
@@ -18,6 +19,8 @@ import { Echo } from './lib/echo-protocol.mjs'
 const N = Number(process.env.BENCH_RPC_N ?? 1000)
 const WARMUP = Number(process.env.BENCH_RPC_WARMUP ?? 100)
 const TEXT = 'x'.repeat(32)
+const PIPELINE_N = Number(process.env.BENCH_RPC_PIPELINE_N ?? 20_000)
+const PIPELINE_DEPTH = Number(process.env.BENCH_RPC_PIPELINE_DEPTH ?? 64)
 
 const started = performance.now()
 const { dir, pki } = await makePki(['client', 'server-tcp', 'server-quic'])
@@ -101,6 +104,22 @@ try {
   }
   socket.destroy()
 
+  // Pipelined: PIPELINE_N requests per transport with PIPELINE_DEPTH in flight on one connection.
+  const pipelined = {}
+  for (const target of libp2pTargets) {
+    let next = 0
+    const t0 = performance.now()
+    const lane = async () => {
+      while (next < PIPELINE_N) {
+        const n = next++
+        const response = await node.rpc.request(target.peerId, Echo.id, Echo, { seq: n, text: TEXT }, { timeoutMs: 10_000 })
+        if (response.seq !== n) throw new Error(`pipelined echo returned seq ${response.seq}, expected ${n}`)
+      }
+    }
+    await Promise.all(Array.from({ length: PIPELINE_DEPTH }, lane))
+    pipelined[target.transport] = { requestsPerSecond: round(PIPELINE_N / ((performance.now() - t0) / 1000), 0), requests: PIPELINE_N, inFlight: PIPELINE_DEPTH }
+  }
+
   const results = {}
   for (const t of targets) {
     results[t.transport] = {
@@ -126,12 +145,13 @@ try {
     results,
     ratiosQuicToTcp: { p50: ratio('p50Us'), p99: ratio('p99Us'), mean: ratio('meanUs') },
     ratiosToTlsSameSocket: { tcp: toTls('tcp'), quic: toTls('quic') },
+    pipelined,
     seconds: round((performance.now() - started) / 1000, 1),
   }
   console.log(JSON.stringify(report))
   const fmt = (r) => `p50 ${r.p50Us} us, p99 ${r.p99Us} us, mean ${r.meanUs} us`
   console.log(
-    `rpc-latency (echo, ${N} sequential requests per transport, loopback): raw TLS same socket ${fmt(results['tls-same-socket'])}; tcp ${fmt(results.tcp)} (p50 ${report.ratiosToTlsSameSocket.tcp.p50}x TLS); quic ${fmt(results.quic)} (p50 ${report.ratiosToTlsSameSocket.quic.p50}x TLS); quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x`,
+    `rpc-latency (echo, ${N} sequential requests per transport, loopback): raw TLS same socket ${fmt(results['tls-same-socket'])}; tcp ${fmt(results.tcp)} (p50 ${report.ratiosToTlsSameSocket.tcp.p50}x TLS); quic ${fmt(results.quic)} (p50 ${report.ratiosToTlsSameSocket.quic.p50}x TLS); quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x; ${PIPELINE_DEPTH} in flight: tcp ${pipelined.tcp.requestsPerSecond} req/s, quic ${pipelined.quic.requestsPerSecond} req/s`,
   )
 } finally {
   await client?.stop().catch(() => {})
