@@ -45,9 +45,9 @@ export function benchConfig(files, listen) {
 }
 
 /** Starts a real Hypha node (createNode) for one identity of the dev PKI. */
-export async function startNode(files, role, listen) {
+export async function startNode(files, role, listen, options = {}) {
   const identity = await NodeIdentity.load(files, { log: quiet })
-  const node = await createNode(benchConfig(files, listen), identity, role, { inboundConnectionThreshold: 10_000 })
+  const node = await createNode(benchConfig(files, listen), identity, role, { inboundConnectionThreshold: 10_000, ...options })
   return {
     node,
     identity,

@@ -5,6 +5,7 @@
 //                Both read an 8-byte length header, count that many bytes, reply with the
 //                count (8 bytes) and close.
 //   mode 'echo': a real Hypha node serving the Echo request/response protocol.
+//   mode 'bulk': a real Hypha node with bulk transfer on, payloads in `bulkDirectory`.
 // Exits when told to stop or when the parent goes away (IPC channel closed).
 
 import { once } from 'node:events'
@@ -84,7 +85,7 @@ async function startTlsSink(files) {
 }
 
 async function start(init) {
-  running = await startNode(init.files, init.role, init.listen)
+  running = await startNode(init.files, init.role, init.listen, init.bulkDirectory === undefined ? {} : { bulkDirectory: init.bulkDirectory })
   const { node } = running
   const ready = { type: 'ready', peerId: node.peerId.toString(), addresses: {} }
   for (const transport of ['tcp', 'quic']) {
@@ -105,7 +106,8 @@ async function start(init) {
     await node.rpc.handle(Echo.id, Echo, (request) => request, { maxConcurrent: 64 })
     // the latency baseline: a round trip on one raw TLS socket that stays open (bytes echoed back)
     if (init.tlsEcho === true) ready.tlsPort = await startTlsEcho(init.files)
-  } else {
+  } else if (init.mode !== 'bulk') {
+    // 'bulk': the node's bulk transfer service (bulkDirectory) is all there is to serve
     throw new Error(`unknown mode ${init.mode}`)
   }
   process.send({ type: 'ready', ...ready })
@@ -141,6 +143,8 @@ process.on('message', async (message) => {
     globalThis.gc?.()
     const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage()
     process.send?.({ type: 'mem', rss, heapUsed, external, arrayBuffers, connections: running?.node.libp2p.getConnections().length ?? 0 })
+  } else if (message?.type === 'rss') {
+    process.send?.({ type: 'rss', rss: process.memoryUsage.rss() })
   } else if (message?.type === 'heap-snapshot') {
     // for leak hunts (bench/churn.mjs with BENCH_CHURN_SNAPSHOTS=1): where the heap went
     globalThis.gc?.()

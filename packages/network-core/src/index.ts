@@ -95,7 +95,24 @@ export {
   ProtocolNotSupportedError,
   ProtocolAlreadyHandledError,
 } from './messaging/request-response/errors.js'
-export { RR_ENVELOPE_VERSION, WireErrorCode } from './messaging/request-response/codec.js'
+export { RR_ENVELOPE_VERSION, RR_SESSION_VERSION, WireErrorCode } from './messaging/request-response/codec.js'
+export { ProtocolError } from './messaging/protocol-error.js'
+export {
+  BULK_PROTOCOL,
+  BulkErrorCode,
+  BulkTransfer,
+  BulkTransferError,
+  bulkTransfer,
+  DirectoryBulkStore,
+  hashFile,
+  type BulkTransferEvents,
+  type BulkTransferInit,
+  type PayloadInfo,
+  type PullOptions,
+  type TransferCompleteDetail,
+  type TransferOptions,
+  type TransferProgress,
+} from './messaging/bulk/index.js'
 
 // Messaging: pub/sub
 export {

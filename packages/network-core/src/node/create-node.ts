@@ -21,6 +21,7 @@ import { mdnsDialer } from '../discovery/mdns-dialer.js'
 import { circuitLimitGater } from '../nat/circuit-limit.js'
 import { gossipsubOptions } from '../messaging/pubsub/options.js'
 import { requestResponse } from '../messaging/request-response/index.js'
+import { bulkTransfer } from '../messaging/bulk/index.js'
 import { reservationKeeper } from '../nat/reservation-keeper.js'
 import { holePunch } from '../nat/hole-punch/index.js'
 import { linkProbe } from '../connection/link-probe.js'
@@ -48,6 +49,8 @@ export interface CreateNodeOptions {
   inboundConnectionThreshold?: number
   /** GossipSub topics this node will use: their peer scoring penalises invalid messages. */
   pubsubTopics?: readonly string[]
+  /** Serve and receive bulk transfers (`node.bulk`), payloads kept in this directory. Off when unset. */
+  bulkDirectory?: string
 }
 
 export async function createNode(
@@ -145,6 +148,7 @@ export async function createNode(
         maxMessageBytes: network.limits.maxMessageBytes,
         defaultMaxConcurrent: network.limits.maxInboundStreams,
       }),
+      ...(options.bulkDirectory !== undefined ? { bulk: bulkTransfer({ directory: options.bulkDirectory }) } : {}),
     },
   })
   node = libp2p

@@ -14,6 +14,7 @@ import type { HolePunch, HolePunchResult } from '../nat/hole-punch/index.js'
 import { isCircuitAddress, peerIdOfAddress, type TransportKind, transportOf } from '../connection/addresses.js'
 import type { ReservationKeeper } from '../nat/reservation-keeper.js'
 import type { RequestResponse } from '../messaging/request-response/index.js'
+import type { BulkTransfer } from '../messaging/bulk/index.js'
 import { TypedPubSub } from '../messaging/pubsub/index.js'
 import type { NodeRole } from '../roles/role.js'
 
@@ -21,6 +22,8 @@ export interface HyphaServices {
   dht: KadDHT
   pubsub: GossipSub
   rpc: RequestResponse
+  /** Present when the node was created with `bulkDirectory`. */
+  bulk?: BulkTransfer
   reservations: ReservationKeeper
   ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> }
   mtlsAdmission?: MtlsAdmission
@@ -112,6 +115,11 @@ export class HyphaNode {
   /** Typed request/response: `node.rpc.handle(...)`, `node.rpc.request(...)`. */
   get rpc(): RequestResponse {
     return this.libp2p.services.rpc
+  }
+
+  /** Bulk transfer (push/pull of named payloads); undefined unless created with `bulkDirectory`. */
+  get bulk(): BulkTransfer | undefined {
+    return this.libp2p.services.bulk
   }
 
   async start(): Promise<void> {

@@ -19,7 +19,7 @@ import {
   requestResponse,
 } from '../../src/messaging/request-response/index.js'
 import { decodeRequest, decodeResponse, decodeSessionFrameHead, encodeError, encodeSessionFrame, lengthPrefixed } from '../../src/messaging/request-response/codec.js'
-import { FrameReader } from '../../src/messaging/request-response/frame-reader.js'
+import { FrameReader } from '../../src/messaging/frame-reader.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import {
   InvalidRequestError,

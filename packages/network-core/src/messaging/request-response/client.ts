@@ -26,7 +26,7 @@ import {
 } from './codec.js'
 import { errorFromWire, InvalidRequestError, InvalidResponseError, MessageTooLargeError, ProtocolNotSupportedError, RequestTimeoutError } from './errors.js'
 import type { RequestEventSink, RequestOutcome } from './events.js'
-import { FrameReader } from './frame-reader.js'
+import { FrameReader } from '../frame-reader.js'
 import type { MessageSchema, RequestOptions } from './index.js'
 
 export interface ClientInit {

@@ -19,7 +19,7 @@ import {
   WireErrorCode,
   wrapV1Response,
 } from './codec.js'
-import { FrameReader } from './frame-reader.js'
+import { FrameReader } from '../frame-reader.js'
 import type { RequestEventSink, RequestOutcome } from './events.js'
 
 export interface HandlerContext {

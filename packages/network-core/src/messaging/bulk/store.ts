@@ -1,0 +1,136 @@
+// Where a node keeps the named payloads it serves and receives: one directory, a file per
+// payload, its sha256 beside it, and incomplete uploads under .partial/ (named by the payload's
+// digest, so a retried push of the same bytes resumes where the broken one stopped).
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs'
+import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { PAYLOAD_NAME } from './codec.js'
+
+export interface PayloadInfo {
+  size: number
+  sha256: string
+}
+
+export class DirectoryBulkStore {
+  readonly directory: string
+
+  constructor(directory: string) {
+    this.directory = directory
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.directory, '.partial'), { recursive: true })
+    await mkdir(join(this.directory, '.sha256'), { recursive: true })
+  }
+
+  /** Copies a file into the store under `name`, hashing it on the way. */
+  async importFile(name: string, source: string): Promise<PayloadInfo> {
+    const path = this.pathOf(name)
+    const partial = `${path}.importing`
+    const hash = createHash('sha256')
+    let size = 0
+    await pipeline(
+      createReadStream(source),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          hash.update(chunk)
+          size += chunk.byteLength
+          yield chunk
+        }
+      },
+      createWriteStream(partial),
+    )
+    const info = { size, sha256: hash.digest('hex') }
+    await writeFile(this.#digestPath(name), info.sha256)
+    await rename(partial, path)
+    return info
+  }
+
+  /** Size and digest of a stored payload; undefined when there is none by that name. */
+  async stat(name: string): Promise<PayloadInfo | undefined> {
+    const path = this.pathOf(name)
+    let size: number
+    try {
+      size = (await stat(path)).size
+    } catch {
+      return undefined
+    }
+    let sha256: string
+    try {
+      sha256 = (await readFile(this.#digestPath(name), 'utf8')).trim()
+    } catch {
+      // Put there by hand: hash it once and remember.
+      sha256 = (await hashFile(path)).sha256
+      await writeFile(this.#digestPath(name), sha256)
+    }
+    return { size, sha256 }
+  }
+
+  openRead(name: string, offset: number): ReadStream {
+    return createReadStream(this.pathOf(name), { start: offset, highWaterMark: 256 * 1024 })
+  }
+
+  /** Bytes already received of an upload of exactly these bytes (0 when none). */
+  async partialSize(info: PayloadInfo): Promise<number> {
+    try {
+      return Math.min((await stat(this.#partialPath(info))).size, info.size)
+    } catch {
+      return 0
+    }
+  }
+
+  /** Appends to the partial upload from `offset` (anything past it is cut off first). */
+  async openPartial(info: PayloadInfo, offset: number): Promise<WriteStream> {
+    const path = this.#partialPath(info)
+    if (offset === 0) await rm(path, { force: true })
+    else await truncate(path, offset)
+    return createWriteStream(path, { flags: offset === 0 ? 'w' : 'r+', start: offset })
+  }
+
+  /** Checks a finished upload against its digest and moves it in place under `name`. */
+  async commit(name: string, info: PayloadInfo): Promise<boolean> {
+    const partial = this.#partialPath(info)
+    const found = await hashFile(partial)
+    if (found.size !== info.size || found.sha256 !== info.sha256) {
+      await rm(partial, { force: true })
+      return false
+    }
+    await writeFile(this.#digestPath(name), info.sha256)
+    await rename(partial, this.pathOf(name))
+    return true
+  }
+
+  pathOf(name: string): string {
+    // The protocol checks names too; this keeps a direct caller from escaping the directory.
+    return join(this.directory, PAYLOAD_NAME.parse(name))
+  }
+
+  #digestPath(name: string): string {
+    return join(this.directory, '.sha256', PAYLOAD_NAME.parse(name))
+  }
+
+  #partialPath(info: PayloadInfo): string {
+    return join(this.directory, '.partial', `${info.sha256}-${info.size}`)
+  }
+}
+
+/** Size and sha256 of a file, read in one pass. */
+export async function hashFile(path: string): Promise<PayloadInfo> {
+  const { hash, size } = await hashPrefix(path)
+  return { size, sha256: hash.digest('hex') }
+}
+
+/** A sha256 fed with a file's first `end` bytes (all of it when undefined), to go on hashing what follows. */
+export async function hashPrefix(path: string, end?: number): Promise<{ hash: Hash; size: number }> {
+  const hash = createHash('sha256')
+  let size = 0
+  if (end === 0) return { hash, size }
+  const options = end === undefined ? { highWaterMark: 1024 * 1024 } : { highWaterMark: 1024 * 1024, end: end - 1 }
+  for await (const chunk of createReadStream(path, options) as AsyncIterable<Buffer>) {
+    hash.update(chunk)
+    size += chunk.byteLength
+  }
+  return { hash, size }
+}
