@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { isCircuitAddress, peerIdOfAddress, transportOfAddress } from './addresses.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isCircuitAddress, peerIdOfAddress, peerIdOfTarget, transportOfAddress } from './addresses.js'
 
 const ID = '12D3KooWNTY9sn8eQA8BXBnY1AhV86GwETaJmfBAGPmVGZus3tma'
 
@@ -18,5 +19,15 @@ describe('addresses', () => {
     expect(peerIdOfAddress(`/ip4/10.0.0.1/tcp/4001/p2p/${ID}/p2p-circuit/p2p/${ID.slice(0, -1)}x`)).toBe(`${ID.slice(0, -1)}x`)
     expect(peerIdOfAddress('/ip4/10.0.0.1/tcp/4001')).toBeUndefined()
     expect(peerIdOfAddress(`/ip4/10.0.0.1/tcp/4001/p2p/${ID}/p2p-circuit`)).toBeUndefined()
+  })
+
+  it('names the peer of a dial target: a PeerId, or the id its address ends with', () => {
+    const peer = peerIdFromString(ID)
+    expect(peerIdOfTarget(peer)).toBe(peer)
+    expect(peerIdOfTarget(multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${ID}`))?.equals(peer)).toBe(true)
+    expect(peerIdOfTarget(multiaddr(`/ip4/10.0.0.2/tcp/1/p2p/12D3KooWSx1vcazGdxUNbuHC97MnfYbcN5jjkJpSKxT6LNRLHrV5/p2p-circuit/p2p/${ID}`))?.equals(peer)).toBe(true)
+    expect(peerIdOfTarget(multiaddr('/ip4/10.0.0.1/tcp/4001'))).toBeUndefined()
+    // the relay's id is not the target's
+    expect(peerIdOfTarget(multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${ID}/p2p-circuit`))).toBeUndefined()
   })
 })

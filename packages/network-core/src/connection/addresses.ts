@@ -1,7 +1,9 @@
 // What a multiaddr or a connection says about itself, in one place: the transport it runs on,
 // whether it is relayed, the peer id at its end, and the circuit relay v2 protocol ids. Every
 // layer (node, metrics, NAT, discovery) asks here instead of reaching into another's module.
-import type { Connection } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
+import { isPeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The circuit relay v2 protocol a relay server offers (reservations, circuits). */
@@ -34,4 +36,16 @@ export function peerIdOfAddress(address: string): string | undefined {
   if (at < 0) return undefined
   const id = address.slice(at + '/p2p/'.length)
   return id === '' || id.includes('/') ? undefined : id
+}
+
+/** The peer a dial target names: the PeerId itself, or the id an address ends with (undefined when none). */
+export function peerIdOfTarget(target: PeerId | Multiaddr): PeerId | undefined {
+  if (isPeerId(target)) return target
+  const id = peerIdOfAddress(target.toString())
+  if (id === undefined) return undefined
+  try {
+    return peerIdFromString(id)
+  } catch {
+    return undefined
+  }
 }

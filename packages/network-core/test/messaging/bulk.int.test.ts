@@ -4,12 +4,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { type BulkTransfer, BulkTransferError, type BulkTransferInit, bulkTransfer, hashFile, type TransferCompleteDetail } from '../../src/messaging/bulk/index.js'
+import { waitFor as waitUntil } from '../../src/testing/test-network.js'
+import { listenAddress, loopbackNode } from './loopback-node.js'
 
 type Node = Libp2p<{ bulk: BulkTransfer }>
 let nodes: Libp2p[] = []
@@ -22,22 +20,13 @@ async function tempDir(): Promise<string> {
 }
 
 async function node(init: Partial<BulkTransferInit> = {}): Promise<Node> {
-  const created = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: { bulk: bulkTransfer({ directory: await tempDir(), idleTimeoutMs: 5_000, ...init }) },
-  })
+  const created = await loopbackNode({ bulk: bulkTransfer({ directory: await tempDir(), idleTimeoutMs: 5_000, ...init }) })
   nodes.push(created)
   return created
 }
 
 async function connect(from: Libp2p, to: Libp2p): Promise<PeerId> {
-  const address = to.getMultiaddrs()[0]
-  if (address === undefined) throw new Error('no listen address')
-  await from.dial(address)
+  await from.dial(listenAddress(to))
   return to.peerId
 }
 
@@ -53,12 +42,8 @@ function completions(target: Node): TransferCompleteDetail[] {
   return seen
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(condition, what, timeoutMs)
 }
 
 afterEach(async () => {

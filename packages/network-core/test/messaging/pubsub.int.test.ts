@@ -1,15 +1,12 @@
 // Ten real libp2p nodes on loopback running gossipsub with Hypha's options: every message reaches
 // every other subscriber exactly once, and a schema-breaking message is rejected at the first hop.
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { z } from 'zod'
 import { gossipsubOptions } from '../../src/messaging/pubsub/options.js'
 import { TypedPubSub, type MessageInvalidDetail } from '../../src/messaging/pubsub/index.js'
+import { loopbackNode } from './loopback-node.js'
 
 const TOPIC = 'hypha/test/tasks'
 const MAX_MESSAGE_BYTES = 4096
@@ -34,18 +31,13 @@ interface TestNode {
 }
 
 async function createNode(index: number): Promise<TestNode> {
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    connectionManager: { inboundConnectionThreshold: 10_000 },
-    services: {
+  const libp2p = await loopbackNode(
+    {
       identify: identify(),
       pubsub: gossipsub(gossipsubOptions({ maxMessageBytes: MAX_MESSAGE_BYTES, scoredTopics: [TOPIC] })),
     },
-  })
+    { connectionManager: { inboundConnectionThreshold: 10_000 } },
+  )
   const router = libp2p.services.pubsub as GossipSubProbe
   const node: TestNode = {
     index,

@@ -18,8 +18,10 @@ import {
   type RequestResponseInit,
   requestResponse,
 } from '../../src/messaging/request-response/index.js'
-import { decodeRequest, decodeResponse, decodeSessionFrameHead, encodeError, encodeSessionFrame, lengthPrefixed } from '../../src/messaging/request-response/codec.js'
-import { FrameReader } from '../../src/messaging/frame-reader.js'
+import { waitFor as waitUntil } from '../../src/testing/test-network.js'
+import { listenAddress, loopbackNode } from './loopback-node.js'
+import { decodeRequest, decodeResponse, decodeSessionFrameHead, encodeError, encodeSessionFrame } from '../../src/messaging/request-response/codec.js'
+import { FrameReader, lengthPrefixed } from '../../src/messaging/frames.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import {
   InvalidRequestError,
@@ -46,26 +48,15 @@ type Node = Libp2p<{ rr: RequestResponse }>
 let nodes: Libp2p[] = []
 
 async function node(init: Partial<RequestResponseInit> = {}): Promise<Node> {
-  const created = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: {
-      identify: identify(),
-      rr: requestResponse({ maxMessageBytes: MAX_BYTES, defaultTimeoutMs: 5_000, ...init }),
-    },
+  const created = await loopbackNode({
+    identify: identify(),
+    rr: requestResponse({ maxMessageBytes: MAX_BYTES, defaultTimeoutMs: 5_000, ...init }),
   })
   nodes.push(created)
   return created
 }
 
-function addr(target: Libp2p): Multiaddr {
-  const first = target.getMultiaddrs()[0]
-  if (first == null) throw new Error('node has no listen address')
-  return first
-}
+const addr = listenAddress
 
 /**
  * Dials so that later requests can address the peer by id alone, and waits until the remote has
@@ -86,12 +77,8 @@ function events(target: Node): { complete: RequestCompleteDetail[]; refused: Req
   return { complete, refused }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(condition, what, timeoutMs)
 }
 
 /** Resolves when the signal aborts; lets a test see the handler's signal without sleeping. */
@@ -395,14 +382,7 @@ describe('request/response between libp2p nodes', () => {
   })
 
   it('works over a limited (relayed) connection', async () => {
-    const relayNode = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: { identify: identify(), relay: circuitRelayServer() },
-    })
+    const relayNode = await loopbackNode({ identify: identify(), relay: circuitRelayServer() })
     nodes.push(relayNode)
     const relayed = async (listen: string[]): Promise<Node> => {
       const created = await createLibp2p({

@@ -6,6 +6,7 @@
 //   that payload, to resume from), the bytes [offset, size), then `{ok:true}` once the server has
 //   checked size and sha256 and stored the payload, or an error frame. Only then EOF.
 import { z } from 'zod'
+import { formatZodError, MAX_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS } from '../wire-text.js'
 
 export const BULK_PROTOCOL = '/hypha/bulk/1.0.0'
 /** Control frames are small: names, sizes, digests and error text. */
@@ -24,7 +25,7 @@ export const BulkRequest = z.discriminatedUnion('op', [
 ])
 export type BulkRequest = z.infer<typeof BulkRequest>
 
-export const BulkErrorFrame = z.object({ ok: z.literal(false), code: z.string().max(64), message: z.string().max(1024) })
+export const BulkErrorFrame = z.object({ ok: z.literal(false), code: z.string().max(MAX_CODE_CHARS), message: z.string().max(MAX_ERROR_MESSAGE_CHARS) })
 export const PullHeader = z.union([z.object({ ok: z.literal(true), size: SIZE, sha256: SHA256_HEX }), BulkErrorFrame])
 export const PushReady = z.union([z.object({ ok: z.literal(true), offset: SIZE }), BulkErrorFrame])
 export const PushDone = z.union([z.object({ ok: z.literal(true) }), BulkErrorFrame])
@@ -55,6 +56,6 @@ export function decodeControl<T>(schema: z.ZodType<T>, bytes: Uint8Array): { ok:
     return { ok: false, detail: 'control frame is not UTF-8 JSON' }
   }
   const parsed = schema.safeParse(json)
-  if (!parsed.success) return { ok: false, detail: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') }
+  if (!parsed.success) return { ok: false, detail: formatZodError(parsed.error) }
   return { ok: true, value: parsed.data }
 }

@@ -10,9 +10,11 @@ import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startab
 import { serviceCapabilities, setMaxListeners, TypedEventEmitter } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { z } from 'zod'
 import {
   BULK_PROTOCOL,
   BulkErrorCode,
+  type BulkErrorFrame,
   BulkRequest,
   decodeControl,
   encodeControl,
@@ -23,9 +25,11 @@ import {
   PushReady,
 } from './codec.js'
 import { BulkTransferError } from './errors.js'
-import { peerOf } from '../request-response/client.js'
+import { peerIdOfTarget } from '../../connection/addresses.js'
 import { DirectoryBulkStore, hashFile, hashPrefix, type PayloadInfo } from './store.js'
-import { controlFrame, sendWithBackpressure, StreamReader } from './stream-io.js'
+import { lengthPrefixed } from '../frames.js'
+import { truncate } from '../wire-text.js'
+import { sendWithBackpressure, StreamReader } from './stream-io.js'
 
 export { BULK_PROTOCOL, BulkErrorCode, PAYLOAD_NAME } from './codec.js'
 export { BulkTransferError } from './errors.js'
@@ -144,21 +148,11 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
   /** Downloads `name` from `peer` into the file `destination`, verified against its sha256. */
   async pull(peer: PeerId | Multiaddr, name: string, destination: string, options: PullOptions = {}): Promise<PayloadInfo> {
     PAYLOAD_NAME.parse(name)
-    const started = performance.now()
     const partial = `${destination}.partial`
     const have = options.resume === false ? 0 : await stat(partial).then((s) => s.size, () => 0)
-    const io = this.#io(options)
-    let moved = 0
-    let outcome = 'error'
-    let stream: Stream | undefined
-    try {
-      stream = await this.#open(peer, io.signal)
-      const reader = new StreamReader(stream)
-      await sendWithBackpressure(stream, controlFrame(encodeControl({ op: 'pull', name, offset: have })), io.signal)
-      const header = decodeControl(PullHeader, await reader.frame(MAX_CONTROL_FRAME_BYTES, io.signal))
-      if (!header.ok) throw new BulkTransferError(BulkErrorCode.invalid, `bad pull header: ${header.detail}`, true)
-      if (!header.value.ok) throw new BulkTransferError(header.value.code, header.value.message, true)
-      const { size, sha256 } = header.value
+    return this.#clientTransfer('pull', peer, name, options, async (stream, reader, io) => {
+      await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ op: 'pull', name, offset: have })), io.signal)
+      const { size, sha256 } = await readAnswer(reader, PullHeader, 'pull header', io.signal)
       // A partial longer than the payload is not a prefix of it: start again.
       const offset = have <= size ? have : 0
       // Continue the digest over what we already hold, then over what arrives.
@@ -166,9 +160,8 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
       const file = createWriteStream(partial, { flags: offset === 0 ? 'w' : 'r+', start: offset })
       try {
         await reader.bytes(size - offset, (chunk) => {
-          moved += chunk.byteLength
-          io.moved()
-          options.onProgress?.({ name, transferred: offset + moved, total: size })
+          io.count(chunk.byteLength)
+          options.onProgress?.({ name, transferred: offset + io.bytes, total: size })
           return writeChunk(file, hash, chunk)
         }, io.signal)
         await reader.end(io.signal)
@@ -182,62 +175,60 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
         throw new BulkTransferError(BulkErrorCode.integrity, `sha256 of ${name} is ${got}, the sender announced ${sha256}`, false)
       }
       await rename(partial, destination)
-      outcome = 'ok'
       return { size, sha256 }
-    } catch (err) {
-      stream?.abort(err instanceof Error ? err : new Error(String(err)))
-      outcome = err instanceof BulkTransferError ? err.code : 'error'
-      throw io.translate(err)
-    } finally {
-      io.done()
-      this.#complete('pull', 'client', name, peerOf(peer), moved, started, outcome)
-    }
+    })
   }
 
   /** Uploads the file `source` to `peer` as `name`; resolves once the peer has verified and stored it. */
   async push(peer: PeerId | Multiaddr, name: string, source: string, options: TransferOptions = {}): Promise<PayloadInfo> {
     PAYLOAD_NAME.parse(name)
-    const started = performance.now()
     const info = await hashFile(source)
-    const io = this.#io(options)
-    let moved = 0
-    let outcome = 'error'
-    let stream: Stream | undefined
-    try {
-      stream = await this.#open(peer, io.signal)
-      const reader = new StreamReader(stream)
-      await sendWithBackpressure(stream, controlFrame(encodeControl({ op: 'push', name, ...info })), io.signal)
-      const ready = decodeControl(PushReady, await reader.frame(MAX_CONTROL_FRAME_BYTES, io.signal))
-      if (!ready.ok) throw new BulkTransferError(BulkErrorCode.invalid, `bad push answer: ${ready.detail}`, true)
-      if (!ready.value.ok) throw new BulkTransferError(ready.value.code, ready.value.message, true)
-      const { offset } = ready.value
+    return this.#clientTransfer('push', peer, name, options, async (stream, reader, io) => {
+      await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ op: 'push', name, ...info })), io.signal)
+      const { offset } = await readAnswer(reader, PushReady, 'push answer', io.signal)
       if (offset > info.size) throw new BulkTransferError(BulkErrorCode.offset, `the peer holds ${offset} bytes of a ${info.size} byte payload`, false)
       if (offset < info.size) {
         try {
           for await (const chunk of createReadStream(source, { start: offset, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
             await sendWithBackpressure(stream, chunk, io.signal)
-            moved += chunk.byteLength
-            io.moved()
-            options.onProgress?.({ name, transferred: offset + moved, total: info.size })
+            io.count(chunk.byteLength)
+            options.onProgress?.({ name, transferred: offset + io.bytes, total: info.size })
           }
         } catch (err) {
           // A receiver that gives up mid-transfer says why before it closes: that beats "stream closed".
           throw (await refusalIn(reader)) ?? err
         }
       }
-      const done = decodeControl(PushDone, await reader.frame(MAX_CONTROL_FRAME_BYTES, io.signal))
-      if (!done.ok) throw new BulkTransferError(BulkErrorCode.invalid, `bad push result: ${done.detail}`, true)
-      if (!done.value.ok) throw new BulkTransferError(done.value.code, done.value.message, true)
+      await readAnswer(reader, PushDone, 'push result', io.signal)
       await stream.close({ signal: io.signal })
-      outcome = 'ok'
       return info
+    })
+  }
+
+  /** One transfer this node asked for: the stream, the idle clock, the outcome and the completion event around `run`. */
+  async #clientTransfer<T>(
+    direction: TransferDirection,
+    peer: PeerId | Multiaddr,
+    name: string,
+    options: TransferOptions,
+    run: (stream: Stream, reader: StreamReader, io: TransferIo) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now()
+    const io = this.#io(options)
+    let outcome = 'error'
+    let stream: Stream | undefined
+    try {
+      stream = await this.#open(peer, io.signal)
+      const result = await run(stream, new StreamReader(stream), io)
+      outcome = 'ok'
+      return result
     } catch (err) {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
       outcome = err instanceof BulkTransferError ? err.code : 'error'
       throw io.translate(err)
     } finally {
       io.done()
-      this.#complete('push', 'client', name, peerOf(peer), moved, started, outcome)
+      this.#complete(direction, 'client', name, peerIdOfTarget(peer), io.bytes, started, outcome)
     }
   }
 
@@ -247,11 +238,10 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
     const reader = new StreamReader(stream)
     let direction: TransferDirection = 'pull'
     let name = ''
-    let moved = 0
     let outcome = 'error'
     const refuse = async (code: string, message: string): Promise<void> => {
       outcome = code
-      await sendWithBackpressure(stream, controlFrame(encodeControl({ ok: false, code, message: message.slice(0, 1024) })), io.signal)
+      await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ ok: false, code, message: truncate(message) })), io.signal)
       await stream.close({ signal: io.signal })
     }
     const busy = this.#active >= this.#maxConcurrent
@@ -279,12 +269,11 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
           await refuse(BulkErrorCode.offset, `offset ${request.value.offset} is past the end (${info.size} bytes)`)
           return
         }
-        await sendWithBackpressure(stream, controlFrame(encodeControl({ ok: true, ...info })), io.signal)
+        await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ ok: true, ...info })), io.signal)
         if (request.value.offset < info.size) {
           for await (const chunk of this.store.openRead(name, request.value.offset) as AsyncIterable<Buffer>) {
             await sendWithBackpressure(stream, chunk, io.signal)
-            moved += chunk.byteLength
-            io.moved()
+            io.count(chunk.byteLength)
           }
         }
         await stream.close({ signal: io.signal })
@@ -299,10 +288,9 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
       const offset = await this.store.partialSize(info)
       const file = await this.store.openPartial(info, offset)
       try {
-        await sendWithBackpressure(stream, controlFrame(encodeControl({ ok: true, offset })), io.signal)
+        await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ ok: true, offset })), io.signal)
         await reader.bytes(info.size - offset, (chunk) => {
-          moved += chunk.byteLength
-          io.moved()
+          io.count(chunk.byteLength)
           return writeChunk(file, undefined, chunk)
         }, io.signal)
       } finally {
@@ -312,7 +300,7 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
         await refuse(BulkErrorCode.integrity, `the received bytes do not match size ${info.size} and sha256 ${info.sha256}`)
         return
       }
-      await sendWithBackpressure(stream, controlFrame(encodeControl({ ok: true })), io.signal)
+      await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ ok: true })), io.signal)
       await reader.end(io.signal)
       await stream.close({ signal: io.signal })
       outcome = 'ok'
@@ -323,7 +311,7 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
     } finally {
       this.#active--
       io.done()
-      this.#complete(direction, 'server', name, connection.remotePeer, moved, started, outcome)
+      this.#complete(direction, 'server', name, connection.remotePeer, io.bytes, started, outcome)
     }
   }
 
@@ -331,8 +319,8 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
     return this.#components.connectionManager.openStream(peer, BULK_PROTOCOL, { signal, runOnLimitedConnection: true })
   }
 
-  /** One transfer's signal: the caller's, and an idle timer reset by every byte that moves. */
-  #io(options: TransferOptions): { signal: AbortSignal; moved: () => void; done: () => void; translate: (err: unknown) => unknown } {
+  /** One transfer's signal (the caller's, and an idle clock every moved byte resets) and its byte count. */
+  #io(options: TransferOptions): TransferIo {
     const idleMs = options.idleTimeoutMs ?? this.#idleTimeoutMs
     const idle = new AbortController()
     let last = Date.now()
@@ -342,14 +330,17 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
     }, Math.max(10, idleMs / 4))
     const signal = options.signal === undefined ? idle.signal : AbortSignal.any([idle.signal, options.signal])
     setMaxListeners(Infinity, signal)
-    return {
+    const io: TransferIo = {
       signal,
-      moved: () => {
+      bytes: 0,
+      count: (bytes) => {
+        io.bytes += bytes
         last = Date.now()
       },
       done: () => clearInterval(timer),
       translate: (err) => (idle.signal.aborted ? idle.signal.reason : err),
     }
+    return io
   }
 
   #complete(direction: TransferDirection, side: TransferSide, name: string, peer: PeerId | undefined, bytes: number, started: number, outcome: string): void {
@@ -362,6 +353,30 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
 /** The libp2p service factory: `services: { bulk: bulkTransfer({ directory }) }`. */
 export function bulkTransfer(init: BulkTransferInit): (components: BulkTransferComponents) => BulkTransfer {
   return (components) => new BulkTransfer(components, init)
+}
+
+/** One transfer's signal and the payload bytes it has moved. */
+interface TransferIo {
+  readonly signal: AbortSignal
+  /** Payload bytes moved by this transfer (not counting what a resume skipped). */
+  bytes: number
+  count(bytes: number): void
+  done(): void
+  /** The idle timeout's own error when that is what ended the transfer. */
+  translate(err: unknown): unknown
+}
+
+/** The peer's answer to a step of the transfer; a malformed frame or an error frame throws. */
+async function readAnswer<T extends { ok: true }>(
+  reader: StreamReader,
+  schema: z.ZodType<T | z.infer<typeof BulkErrorFrame>>,
+  what: string,
+  signal: AbortSignal,
+): Promise<T> {
+  const answer = decodeControl(schema, await reader.frame(MAX_CONTROL_FRAME_BYTES, signal))
+  if (!answer.ok) throw new BulkTransferError(BulkErrorCode.invalid, `bad ${what}: ${answer.detail}`, true)
+  if (!answer.value.ok) throw new BulkTransferError(answer.value.code, answer.value.message, true)
+  return answer.value
 }
 
 /** The error frame a peer sent before closing, if one is waiting to be read. */

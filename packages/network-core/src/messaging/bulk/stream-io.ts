@@ -5,7 +5,7 @@
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import { raceSignal } from 'race-signal'
 import { Uint8ArrayList } from 'uint8arraylist'
-import * as varint from 'uint8-varint'
+import { readLengthPrefix } from '../frames.js'
 import { BulkTransferError } from './errors.js'
 
 // While paused, a stream still takes in what the remote already had credit to send: up to
@@ -42,17 +42,16 @@ export class StreamReader {
   /** The next length-prefixed frame; at most `maxBytes`. */
   async frame(maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
     for (;;) {
-      const prefixEnd = this.#prefixEnd()
-      if (prefixEnd !== undefined) {
-        const length = varint.decode(this.#buffer.subarray(0, prefixEnd))
+      const prefix = readLengthPrefix(this.#buffer)
+      if (prefix === 'malformed') throw new BulkTransferError('invalid-request', 'malformed control frame length', false)
+      if (prefix !== undefined) {
+        const { length, prefixBytes } = prefix
         if (length > maxBytes) throw new BulkTransferError('invalid-request', `control frame of ${length} bytes, more than ${maxBytes}`, false)
-        if (this.#buffer.byteLength >= prefixEnd + length) {
-          const frame = this.#buffer.subarray(prefixEnd, prefixEnd + length)
-          this.#buffer.consume(prefixEnd + length)
+        if (this.#buffer.byteLength >= prefixBytes + length) {
+          const frame = this.#buffer.subarray(prefixBytes, prefixBytes + length)
+          this.#buffer.consume(prefixBytes + length)
           return frame
         }
-      } else if (this.#buffer.byteLength >= 8) {
-        throw new BulkTransferError('invalid-request', 'malformed control frame length', false)
       }
       await this.#more(signal, 'a control frame')
     }
@@ -96,12 +95,6 @@ export class StreamReader {
     }
   }
 
-  #prefixEnd(): number | undefined {
-    const available = Math.min(this.#buffer.byteLength, 8)
-    for (let i = 0; i < available; i++) if ((this.#buffer.get(i) & 0x80) === 0) return i + 1
-    return undefined
-  }
-
   async #more(signal: AbortSignal, what: string): Promise<void> {
     if (this.#ended) {
       throw new BulkTransferError('closed', `the stream ended while waiting for ${what}`, false, this.#error === undefined ? undefined : { cause: this.#error })
@@ -124,6 +117,3 @@ export async function sendWithBackpressure(stream: Stream, data: Uint8Array | Ui
   if (!stream.send(data)) await stream.onDrain({ signal })
 }
 
-export function controlFrame(payload: Uint8Array): Uint8ArrayList {
-  return new Uint8ArrayList(varint.encode(payload.byteLength), payload)
-}

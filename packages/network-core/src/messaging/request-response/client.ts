@@ -3,10 +3,9 @@
 // (pipelined, answered in any order); to a peer that answers the session opening with
 // `unsupported-version` it falls back to one v1 stream per request.
 import type { Logger, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface'
-import { isPeerId } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdOfTarget } from '../../connection/addresses.js'
 import { raceSignal } from 'race-signal'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import {
@@ -19,14 +18,14 @@ import {
   encodeSessionFrame,
   formatZodError,
   FrameKind,
-  lengthPrefixed,
+  SESSION_FRAME_OVERHEAD,
   SESSION_OPEN,
   V1_REQUEST_OVERHEAD,
   wrapV1Request,
 } from './codec.js'
 import { errorFromWire, InvalidRequestError, InvalidResponseError, MessageTooLargeError, ProtocolNotSupportedError, RequestTimeoutError } from './errors.js'
 import type { RequestEventSink, RequestOutcome } from './events.js'
-import { FrameReader } from '../frame-reader.js'
+import { FrameReader, lengthPrefixed } from '../frames.js'
 import type { MessageSchema, RequestOptions } from './index.js'
 
 export interface ClientInit {
@@ -51,8 +50,6 @@ interface Answer {
 // A peer that answered a session opening with `unsupported-version` is asked again after this
 // long (it may have been upgraded); until then it gets v1 streams without the extra round trip.
 const LEGACY_RETRY_MS = 10 * 60_000
-// A session frame carries a kind byte and an id around the JSON body.
-const SESSION_FRAME_SLACK = 16
 
 // Error names from libp2p/@libp2p/utils, matched by name because their classes are not
 // all exported from one place and may exist in two copies in node_modules.
@@ -85,7 +82,7 @@ export class RequestResponseClient {
     options: RequestOptions,
   ): Promise<Res> {
     const started = performance.now()
-    const remotePeer = peerOf(target)
+    const remotePeer = peerIdOfTarget(target)
     let outcome: RequestOutcome = 'error'
     try {
       const response = await this.#request(target, remotePeer, protocol, schema, message, options)
@@ -274,7 +271,7 @@ class ClientSession {
     this.#stream = stream
     this.#init = init
     this.#onGone = onGone
-    this.#reader = new FrameReader(init.maxMessageBytes + SESSION_FRAME_SLACK, {
+    this.#reader = new FrameReader(init.maxMessageBytes + SESSION_FRAME_OVERHEAD, {
       frame: (payload) => this.#onFrame(payload),
       oversized: (_length, head) => this.#onOversized(head),
       malformed: (detail) => this.close(new InvalidResponseError(stream.protocol ?? '', detail)),
@@ -448,18 +445,6 @@ function outcomeOf(err: unknown): RequestOutcome {
 
 function isOwnError(err: unknown): boolean {
   return err instanceof Error && (err.name in OUTCOME_BY_NAME || err.name === 'ProtocolNotSupportedError')
-}
-
-export function peerOf(target: PeerId | Multiaddr): PeerId | undefined {
-  if (isPeerId(target)) return target
-  // The last /p2p component names the peer; before it there may be a relay's /p2p (circuit addresses).
-  const id = target.getComponents().findLast((c) => c.name === 'p2p')?.value
-  if (id == null) return undefined
-  try {
-    return peerIdFromString(id)
-  } catch {
-    return undefined
-  }
 }
 
 export function positive(name: string, value: number): number {

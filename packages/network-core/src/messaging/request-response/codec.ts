@@ -9,6 +9,9 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
 import { z } from 'zod'
+import { formatZodError, MAX_CODE_CHARS, truncate } from '../wire-text.js'
+
+export { formatZodError, truncate }
 
 /**
  * The envelope version this code writes and reads. A later format gets a new number, so a
@@ -62,10 +65,6 @@ export type DecodeFailure = 'malformed' | 'unsupported-version'
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: DecodeFailure; detail: string }
 
-// Error text crosses the wire and lands in logs: bound it so an error reply always fits in a
-// frame and a handler cannot make the remote log megabytes.
-const MAX_ERROR_MESSAGE_CHARS = 1024
-const MAX_CODE_CHARS = 64
 
 const encoder = new TextEncoder()
 // fatal: a malformed byte sequence is an invalid message, not something to paper over with U+FFFD.
@@ -83,25 +82,6 @@ const responseEnvelope = z.discriminatedUnion('ok', [
     error: z.object({ code: z.string().max(MAX_CODE_CHARS), message: z.string() }),
   }),
 ])
-
-export function truncate(text: string, max = MAX_ERROR_MESSAGE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text
-}
-
-/** Names every failing zod path, e.g. `items[1].name: Invalid input: expected string`. */
-export function formatZodError(error: z.ZodError): string {
-  return truncate(error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; '))
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  if (path.length === 0) return '(root)'
-  let out = ''
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`
-    else out += out === '' ? String(key) : `.${String(key)}`
-  }
-  return out
-}
 
 /** JSON-encodes a value, or says why it cannot be (cycles, BigInt). */
 function encodeJson(value: unknown): { ok: true; bytes: Uint8Array } | { ok: false; detail: string } {
@@ -143,11 +123,6 @@ export function wrapV1Response(body: Uint8Array): Uint8Array {
 export function decodeBody(bytes: Uint8Array): DecodeResult<unknown> {
   if (bytes.byteLength === 0) return { ok: true, value: undefined }
   return parseJson(bytes)
-}
-
-/** A length-prefixed frame: what every frame on a request/response stream looks like. */
-export function lengthPrefixed(payload: Uint8Array): Uint8ArrayList {
-  return new Uint8ArrayList(varint.encode(payload.byteLength), payload)
 }
 
 /** A whole session frame, length prefix included, ready for `stream.send()`. */

@@ -14,12 +14,12 @@ import {
   encodeSessionError,
   encodeSessionFrame,
   FrameKind,
-  lengthPrefixed,
   SESSION_ACCEPT,
+  SESSION_FRAME_OVERHEAD,
   WireErrorCode,
   wrapV1Response,
 } from './codec.js'
-import { FrameReader } from '../frame-reader.js'
+import { FrameReader, lengthPrefixed } from '../frames.js'
 import type { RequestEventSink, RequestOutcome } from './events.js'
 
 export interface HandlerContext {
@@ -59,8 +59,6 @@ const BUSY_HEADROOM_STREAMS = 32
 // Writing a refusal or an error reply gets its own short budget: the request's budget may
 // already be spent (that is often why we are replying).
 const REPLY_GRACE_MS = 2_000
-// A session frame carries a kind byte and an id around the JSON body.
-const SESSION_FRAME_SLACK = 16
 
 type Settled = { kind: 'value'; value: unknown } | { kind: 'thrown'; error: unknown }
 
@@ -221,7 +219,7 @@ class ServerSession {
     this.#registration = registration
     this.#stream = stream
     this.#connection = connection
-    this.#reader = new FrameReader(init.maxMessageBytes + SESSION_FRAME_SLACK, {
+    this.#reader = new FrameReader(init.maxMessageBytes + SESSION_FRAME_OVERHEAD, {
       frame: (payload) => this.#onFrame(payload),
       oversized: (length, head) => this.#onOversized(length, head),
       malformed: (detail) => this.#fail(detail),

@@ -1,4 +1,5 @@
-// Splits a stream's bytes into length-prefixed frames without a promise per read. A frame whose
+// Length-prefixed frames (unsigned varint length, then the payload), as every messaging
+// protocol here writes them. The reader splits a stream's bytes into frames without a promise per read. A frame whose
 // prefix announces more than the limit is not buffered: the reader reports it with its first
 // bytes (enough for a session frame's kind and id, so the sender can be told which request was
 // refused) and then drops its body as it arrives, so one oversized frame costs no memory and the
@@ -8,8 +9,8 @@ import * as varint from 'uint8-varint'
 
 /** Bytes of an oversized frame's payload handed to `oversized()`: a kind byte and an id's varint. */
 export const OVERSIZED_HEAD_BYTES = 11
-// A length prefix longer than this is not a varint we would ever accept.
-const MAX_PREFIX_BYTES = 8
+/** A length prefix longer than this is not a varint we would ever accept. */
+export const MAX_PREFIX_BYTES = 8
 
 export interface FrameSink {
   frame(payload: Uint8Array): void
@@ -78,19 +79,36 @@ export class FrameReader {
     }
   }
 
-  #readPrefix(): { length: number; prefixBytes: number } | undefined {
-    // A varint's last byte has the high bit clear: until one is buffered, the prefix is incomplete.
-    const available = Math.min(this.#buffer.byteLength, MAX_PREFIX_BYTES)
-    for (let i = 0; i < available; i++) {
-      if ((this.#buffer.get(i) & 0x80) === 0) {
-        const length = varint.decode(this.#buffer.subarray(0, i + 1))
-        return { length, prefixBytes: i + 1 }
-      }
-    }
-    if (this.#buffer.byteLength >= MAX_PREFIX_BYTES) {
+  #readPrefix(): LengthPrefix | undefined {
+    const prefix = readLengthPrefix(this.#buffer)
+    if (prefix === 'malformed') {
       this.#failed = true
       this.#sink.malformed(`length prefix longer than ${MAX_PREFIX_BYTES} bytes`)
+      return undefined
     }
-    return undefined
+    return prefix
   }
+}
+
+export interface LengthPrefix {
+  length: number
+  prefixBytes: number
+}
+
+/**
+ * The unsigned-varint length prefix at the start of `buffer`: undefined while incomplete,
+ * 'malformed' when it runs past MAX_PREFIX_BYTES.
+ */
+export function readLengthPrefix(buffer: Uint8ArrayList): LengthPrefix | undefined | 'malformed' {
+  // A varint's last byte has the high bit clear: until one is buffered, the prefix is incomplete.
+  const available = Math.min(buffer.byteLength, MAX_PREFIX_BYTES)
+  for (let i = 0; i < available; i++) {
+    if ((buffer.get(i) & 0x80) === 0) return { length: varint.decode(buffer.subarray(0, i + 1)), prefixBytes: i + 1 }
+  }
+  return buffer.byteLength >= MAX_PREFIX_BYTES ? 'malformed' : undefined
+}
+
+/** A length-prefixed frame, ready for `stream.send()`. */
+export function lengthPrefixed(payload: Uint8Array): Uint8ArrayList {
+  return new Uint8ArrayList(varint.encode(payload.byteLength), payload)
 }
