@@ -129,8 +129,12 @@ export class RequestResponseClient {
     const signal = options.signal == null ? timeout.signal : AbortSignal.any([timeout.signal, options.signal])
     try {
       const session = remotePeer === undefined || !this.#init.sessions ? undefined : await this.#session(target, remotePeer, protocol, signal)
-      const answer = session === undefined ? await this.#exchange(target, protocol, body.bytes, signal) : await session.request(body.bytes, signal)
-      return decodeAnswer(protocol, schema, answer)
+      const response = session === undefined
+        ? await this.#exchange(target, protocol, body.bytes, signal)
+        : bodyOfAnswer(protocol, await session.request(body.bytes, signal))
+      const parsed = schema.response.safeParse(response)
+      if (!parsed.success) throw new InvalidResponseError(protocol, formatZodError(parsed.error))
+      return parsed.data
     } catch (err) {
       throw this.#clientError(protocol, err, timeout.signal)
     } finally {
@@ -152,7 +156,7 @@ export class RequestResponseClient {
       if (session?.usable === true) return session
       if (this.#sessions.get(key) === opening) this.#sessions.delete(key)
     }
-    opening = this.#open(target, protocol, key)
+    opening = this.#open(target, peer, protocol, key)
     this.#sessions.set(key, opening)
     // A failed opening is forgotten at once, so the next request tries again.
     opening.then(
@@ -167,7 +171,7 @@ export class RequestResponseClient {
   }
 
   /** Opens a stream, sends the session opening and waits for the accept (or the v1 refusal). */
-  async #open(target: PeerId | Multiaddr, protocol: string, key: string): Promise<ClientSession | undefined> {
+  async #open(target: PeerId | Multiaddr, peer: PeerId, protocol: string, key: string): Promise<ClientSession | undefined> {
     // Shared by every request waiting on it, so it runs on its own clock, not one caller's.
     const signal = AbortSignal.timeout(this.#init.defaultTimeoutMs)
     const stream = await this.#openStream(target, protocol, signal)
@@ -177,7 +181,7 @@ export class RequestResponseClient {
       const accept = decodeSessionAccept(payload)
       if (!accept.ok) {
         if (accept.reason === 'unsupported-version') {
-          this.#init.log('%s: %p speaks only v1 request/response, a stream per request', protocol, stream.id)
+          this.#init.log('%s: %p speaks only v1 request/response, a stream per request', protocol, peer)
           this.#legacy.set(key, Date.now() + LEGACY_RETRY_MS)
           await stream.close({ signal }).catch(() => stream.abort(new Error('closing a v1 stream failed')))
           return undefined
@@ -199,8 +203,8 @@ export class RequestResponseClient {
     if (session?.usable !== true && this.#sessions.get(key) === opening) this.#sessions.delete(key)
   }
 
-  /** One v1 exchange on a stream of its own. */
-  async #exchange(target: PeerId | Multiaddr, protocol: string, body: Uint8Array, signal: AbortSignal): Promise<Answer> {
+  /** One v1 exchange on a stream of its own; resolves with the response body (not yet schema-checked). */
+  async #exchange(target: PeerId | Multiaddr, protocol: string, body: Uint8Array, signal: AbortSignal): Promise<unknown> {
     const stream = await this.#openStream(target, protocol, signal)
     try {
       let writeError: unknown
@@ -223,9 +227,7 @@ export class RequestResponseClient {
       if (!decoded.ok) throw new InvalidResponseError(protocol, decoded.detail)
       const envelope = decoded.value
       if (!envelope.ok) throw errorFromWire(protocol, envelope.error.code, envelope.error.message)
-      // Re-encoded so one decoder serves both framings; v1 is the fallback path, not the hot one.
-      const encoded = encodeBody(envelope.body)
-      return { kind: 'response', body: encoded.ok ? encoded.bytes : new Uint8Array(0) }
+      return envelope.body
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
@@ -417,7 +419,8 @@ function readOneFrame(stream: Stream, maxMessageBytes: number, signal: AbortSign
   })
 }
 
-function decodeAnswer<Req, Res>(protocol: string, schema: MessageSchema<Req, Res>, answer: Answer): Res {
+/** A session answer's body (not yet schema-checked); an error frame throws its error. */
+function bodyOfAnswer(protocol: string, answer: Answer): unknown {
   if (answer.kind === 'error') {
     const error = decodeSessionError(answer.body)
     if (!error.ok) throw new InvalidResponseError(protocol, error.detail)
@@ -425,9 +428,7 @@ function decodeAnswer<Req, Res>(protocol: string, schema: MessageSchema<Req, Res
   }
   const body = decodeBody(answer.body)
   if (!body.ok) throw new InvalidResponseError(protocol, body.detail)
-  const parsed = schema.response.safeParse(body.value)
-  if (!parsed.success) throw new InvalidResponseError(protocol, formatZodError(parsed.error))
-  return parsed.data
+  return body.value
 }
 
 const OUTCOME_BY_NAME: Record<string, RequestOutcome> = {
