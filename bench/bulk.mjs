@@ -1,5 +1,5 @@
 // Bulk transfer of a large payload (BENCH_BULK_MIB, default 1024 MiB) between two Hypha nodes in
-// two processes over each transport in BENCH_BULK_TRANSPORTS (default tcp,quic): a push cut
+// two processes (the far one listening on one transport only) over each transport in BENCH_BULK_TRANSPORTS (default tcp,quic): a push cut
 // halfway (the caller aborts and hangs up), the push again (resumed from what the receiver
 // holds), then a pull back into a new file. Both ends check size and sha256. RSS is sampled
 // every 50 ms on both sides; the figure is the peak above each side's RSS before the transfer.
@@ -27,13 +27,15 @@ try {
   const source = join(work, 'payload.bin')
   await writeRandom(source, MIB * 1024 * 1024)
   const expected = await hashFile(source)
-  server = await forkChild(new URL('./lib/peer.mjs', import.meta.url), {
-    mode: 'bulk', files: pki.nodes.server, role: 'gateway', listen: LISTEN.both, bulkDirectory: join(work, 'server-store'),
-  })
   client = await startNode(pki.nodes.client, 'scheduler', LISTEN.both, { bulkDirectory: join(work, 'client-store') })
   const { node } = client
   const results = {}
   for (const transport of TRANSPORTS) {
+    // a server per transport, listening on that transport only, so the reconnect after the cut
+    // cannot land on the other one
+    server = await forkChild(new URL('./lib/peer.mjs', import.meta.url), {
+      mode: 'bulk', files: pki.nodes.server, role: 'gateway', listen: LISTEN[transport], bulkDirectory: join(work, `server-store-${transport}`),
+    })
     const target = multiaddr(server.info.addresses[transport])
     const connect = async () => {
       const connection = await node.dial(target)
@@ -78,6 +80,8 @@ try {
     const peaks = await rss.stop()
     await rm(destination, { force: true })
     await node.libp2p.hangUp(peer)
+    await stopChild(server.child)
+    server = undefined
 
     const resumedBytes = expected.size - (resumedFrom ?? expected.size)
     results[transport] = {

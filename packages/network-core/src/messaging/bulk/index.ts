@@ -286,17 +286,17 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
         return
       }
       const offset = await this.store.partialSize(info)
-      const file = await this.store.openPartial(info, offset)
+      const { file, hash } = await this.store.openPartial(info, offset)
       try {
         await sendWithBackpressure(stream, lengthPrefixed(encodeControl({ ok: true, offset })), io.signal)
         await reader.bytes(info.size - offset, (chunk) => {
           io.count(chunk.byteLength)
-          return writeChunk(file, undefined, chunk)
+          return writeChunk(file, hash, chunk)
         }, io.signal)
       } finally {
         await closeFile(file)
       }
-      if (!(await this.store.commit(name, info))) {
+      if (!(await this.store.commit(name, info, hash.digest('hex')))) {
         await refuse(BulkErrorCode.integrity, `the received bytes do not match size ${info.size} and sha256 ${info.sha256}`)
         return
       }
@@ -389,9 +389,9 @@ async function refusalIn(reader: StreamReader): Promise<BulkTransferError | unde
   }
 }
 
-/** Writes a chunk (hashing it first when a hash is given); a promise when the file wants us to wait. */
-function writeChunk(file: WriteStream, hash: Hash | undefined, chunk: Uint8Array): Promise<void> | undefined {
-  hash?.update(chunk)
+/** Hashes a chunk and writes it; a promise when the file wants us to wait. */
+function writeChunk(file: WriteStream, hash: Hash, chunk: Uint8Array): Promise<void> | undefined {
+  hash.update(chunk)
   if (file.write(chunk)) return undefined
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {

@@ -81,19 +81,26 @@ export class DirectoryBulkStore {
     }
   }
 
-  /** Appends to the partial upload from `offset` (anything past it is cut off first). */
-  async openPartial(info: PayloadInfo, offset: number): Promise<WriteStream> {
+  /**
+   * Appends to the partial upload from `offset` (anything past it is cut off first), with a
+   * sha256 already fed with the bytes before `offset`, to go on hashing what is written.
+   */
+  async openPartial(info: PayloadInfo, offset: number): Promise<{ file: WriteStream; hash: Hash }> {
     const path = this.#partialPath(info)
     if (offset === 0) await rm(path, { force: true })
     else await truncate(path, offset)
-    return createWriteStream(path, { flags: offset === 0 ? 'w' : 'r+', start: offset })
+    const { hash } = await hashPrefix(path, offset)
+    return { file: createWriteStream(path, { flags: offset === 0 ? 'w' : 'r+', start: offset }), hash }
   }
 
-  /** Checks a finished upload against its digest and moves it in place under `name`. */
-  async commit(name: string, info: PayloadInfo): Promise<boolean> {
+  /**
+   * Moves a finished upload in place under `name` when its size and the digest of what was
+   * written (`received`, the hex sha256 of openPartial's hash) match `info`; otherwise drops it.
+   */
+  async commit(name: string, info: PayloadInfo, received: string): Promise<boolean> {
     const partial = this.#partialPath(info)
-    const found = await hashFile(partial)
-    if (found.size !== info.size || found.sha256 !== info.sha256) {
+    const size = await stat(partial).then((s) => s.size, () => -1)
+    if (size !== info.size || received !== info.sha256) {
       await rm(partial, { force: true })
       return false
     }

@@ -1,7 +1,9 @@
 // Reading and writing a bulk transfer stream: control frames (length-prefixed) and runs of raw
-// payload bytes, with backpressure both ways. Reading pauses the stream while the consumer (a
-// file) is behind, which stops yamux window updates / QUIC credit, so the sender is held back
-// and memory stays bounded by the transport's window, whatever the payload's size.
+// payload bytes, with backpressure both ways. The reader pauses the stream whenever more than
+// READ_AHEAD_BYTES wait unconsumed (the consumer, a file, is behind), which stops yamux window
+// updates / QUIC credit, so the sender is held back and memory stays bounded, whatever the
+// payload's size. (yamux grants window as data is received, not as it is consumed: pausing only
+// while one write waits lets every resume admit a burst, and a 1 GiB pull held 440 MB.)
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import { raceSignal } from 'race-signal'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -13,6 +15,10 @@ import { BulkTransferError } from './errors.js'
 // paused buffer passes maxReadBufferLength (4 MiB by default), so bulk streams get room for one
 // whole window; this is also the most a transfer holds in memory at the receiving end.
 export const BULK_READ_BUFFER_BYTES = 24 * 1024 * 1024
+/** Unconsumed bytes the reader holds before it pauses the stream; it resumes below half of it. */
+export const READ_AHEAD_BYTES = 1024 * 1024
+/** Bytes a sender lets queue in the stream before it waits for them to go out. */
+export const WRITE_AHEAD_BYTES = 1024 * 1024
 
 export class StreamReader {
   readonly #stream: Stream
@@ -26,6 +32,7 @@ export class StreamReader {
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, BULK_READ_BUFFER_BYTES)
     stream.addEventListener('message', (event: StreamMessageEvent) => {
       this.#buffer.append(event.data)
+      if (this.#buffer.byteLength > READ_AHEAD_BYTES && stream.readStatus === 'readable') stream.pause()
       this.#notify()
     })
     stream.addEventListener('remoteCloseWrite', () => {
@@ -58,8 +65,9 @@ export class StreamReader {
   }
 
   /**
-   * Hands exactly `count` payload bytes to `consume` as they arrive. When `consume` returns a
-   * promise (its sink is full) the stream is paused until it settles.
+   * Hands exactly `count` payload bytes to `consume` as they arrive, waiting whenever `consume`
+   * returns a promise (its sink is full); while it waits, bytes pile up to READ_AHEAD_BYTES and
+   * the stream is paused.
    */
   async bytes(count: number, consume: (chunk: Uint8Array) => Promise<void> | undefined, signal: AbortSignal): Promise<void> {
     let remaining = count
@@ -74,16 +82,10 @@ export class StreamReader {
       remaining -= take
       for (const chunk of chunks) {
         const wait = consume(chunk)
-        if (wait === undefined) continue
-        // Nothing to hold back once the remote has finished sending (or the stream is gone).
-        const pausable = this.#stream.readStatus === 'readable'
-        if (pausable) this.#stream.pause()
-        try {
-          await raceSignal(wait, signal)
-        } finally {
-          if (pausable && this.#stream.readStatus === 'paused') this.#stream.resume()
-        }
+        if (wait !== undefined) await raceSignal(wait, signal)
       }
+      // Only once the batch is in the sink: what was taken still counts against the read-ahead.
+      if (this.#stream.readStatus === 'paused' && this.#buffer.byteLength < READ_AHEAD_BYTES / 2) this.#stream.resume()
     }
   }
 
@@ -112,8 +114,39 @@ export class StreamReader {
   }
 }
 
-/** Sends bytes, waiting for the stream to drain whenever its buffer is full. */
+/**
+ * Sends bytes, then waits while more than WRITE_AHEAD_BYTES are queued in the stream. Waiting
+ * for one 'drain' after `send()` returns false is not enough: yamux emits 'drain' on every window
+ * update, however small, so a sender that writes one more chunk per 'drain' outruns a slow
+ * receiver and queues without bound (a 1 GiB push held ~300 MB that way).
+ */
 export async function sendWithBackpressure(stream: Stream, data: Uint8Array | Uint8ArrayList, signal: AbortSignal): Promise<void> {
-  if (!stream.send(data)) await stream.onDrain({ signal })
+  stream.send(data)
+  while (stream.writeBufferLength > WRITE_AHEAD_BYTES) await sendProgress(stream, signal)
+}
+
+/** Resolves at the stream's next 'drain' (some of its queue went out) or 'idle' (all of it did). */
+function sendProgress(stream: Stream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      stream.removeEventListener('drain', onProgress)
+      stream.removeEventListener('idle', onProgress)
+      stream.removeEventListener('close', onClose)
+      signal.removeEventListener('abort', onAbort)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const onProgress = (): void => settle()
+    const onClose = (): void => settle(new BulkTransferError('closed', 'the stream closed while sending', false))
+    const onAbort = (): void => settle(signal.reason)
+    if (signal.aborted) {
+      onAbort()
+      return
+    }
+    stream.addEventListener('drain', onProgress)
+    stream.addEventListener('idle', onProgress)
+    stream.addEventListener('close', onClose)
+    signal.addEventListener('abort', onAbort)
+  })
 }
 
