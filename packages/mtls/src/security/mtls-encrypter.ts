@@ -19,6 +19,7 @@ import type { NodeIdentity } from '../identity/node-identity.js'
 import type { VerifiedPeer } from '../verify/chain-verifier.js'
 import { CertificateRefusedError, isRefusal } from '../verify/errors.js'
 import { readExactly } from './read-exactly.js'
+import { takeOverTcpSocket } from './socket-takeover.js'
 import { VERDICT_HEADER_BYTES, decodeVerdictHeader, decodeVerdictText, encodeVerdict } from './verdict.js'
 
 export const MTLS_PROTOCOL = '/hypha/mtls/1.0.0'
@@ -64,9 +65,10 @@ class MtlsEncrypter implements ConnectionEncrypter {
       // Early muxer negotiation through ALPN saves a round trip, as @libp2p/tls does.
       ALPNProtocols: [...muxers.keys(), 'libp2p'],
     }
-    const duplex = toNodeDuplex(connection)
+    // TCP: TLS on the socket itself; anything else (relayed, protected): through a JS Duplex
+    const transport = takeOverTcpSocket(connection) ?? toNodeDuplex(connection)
     const socket: TLSSocket = isServer
-      ? new TLSSocketClass(duplex, {
+      ? new TLSSocketClass(transport, {
           ...tlsOptions,
           isServer: true,
           requestCert: true,
@@ -76,8 +78,8 @@ class MtlsEncrypter implements ConnectionEncrypter {
             return chosen ?? (protocols.includes('libp2p') ? 'libp2p' : undefined)
           },
         })
-      : tlsConnect({ ...tlsOptions, socket: duplex, checkServerIdentity: () => undefined })
-    duplex.on('error', (err) => socket.destroy(err))
+      : tlsConnect({ ...tlsOptions, socket: transport, checkServerIdentity: () => undefined })
+    transport.on('error', (err) => socket.destroy(err))
     // Errors after a refusal (the peer resets while we send our verdict) must not go unhandled;
     // the outcome is already decided by then.
     socket.on('error', (err) => this.#log.trace('tls socket error - %e', err))

@@ -146,7 +146,8 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
     NODE_METRIC_NAMES.bytes,
     'Bytes received (in) and sent (out) on protocol streams over every transport, QUIC included; excludes ' +
       'transport, security and muxer overhead. Derived at scrape time from libp2p_data_transfer_bytes_total ' +
-      '(per protocol); its "global sent|received" series count raw bytes of TCP and relayed connections only.',
+      '(per protocol); its "global sent|received" series are not used: they count relayed connections, and TCP ' +
+      'connections only until TLS takes their socket over.',
     (t) => t,
   )
   followed(
@@ -329,7 +330,8 @@ interface StreamByteTotals {
 
 /**
  * Sums libp2p's per-protocol stream byte counter by direction, skipping its "global" series (raw
- * connection bytes, TCP and relayed connections only). On a node that is not a relay server, the
+ * connection bytes of relayed connections, and of TCP connections only up to the TLS handshake:
+ * after it node:tls owns the socket, see @hypha/mtls socket-takeover.ts). On a node that is not a relay server, the
  * circuit protocols' streams carry relayed connections whose inner streams are counted already.
  */
 }
