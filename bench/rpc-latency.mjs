@@ -13,8 +13,9 @@ import tls from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { transportOf } from '@hypha/network-core'
 import { multiaddr } from '@multiformats/multiaddr'
-import { forkChild, LISTEN, makePki, mean, median, percentile, removeDir, round, startNode, stopChild } from './lib/common.mjs'
-import { Echo } from './lib/echo-protocol.mjs'
+import { lpStream } from '@libp2p/utils'
+import { forkChild, LISTEN, makePki, mean, median, percentile, removeDir, round, startNode, startVariantNode, stopChild } from './lib/common.mjs'
+import { Echo, STOCK_ECHO_PROTOCOL } from './lib/echo-protocol.mjs'
 
 const N = Number(process.env.BENCH_RPC_N ?? 1000)
 const WARMUP = Number(process.env.BENCH_RPC_WARMUP ?? 100)
@@ -26,6 +27,7 @@ const started = performance.now()
 const { dir, pki } = await makePki(['client', 'server-tcp', 'server-quic'])
 const servers = []
 let client
+let stock
 try {
   const peer = new URL('./lib/peer.mjs', import.meta.url)
   for (const transport of ['tcp', 'quic']) {
@@ -35,6 +37,7 @@ try {
       role: 'gateway',
       listen: LISTEN[transport],
       tlsEcho: transport === 'tcp',
+      ...(transport === 'tcp' ? { variants: ['stock'] } : {}),
     })
     servers.push({ transport, ...server })
   }
@@ -78,6 +81,25 @@ try {
   }
   targets.push(tlsTarget)
 
+  // stock js-libp2p (TCP + noise + yamux, defaults) with its own idiom: a stream per request
+  stock = await startVariantNode('stock')
+  const stockServer = multiaddr(servers.find((s) => s.transport === 'tcp').info.variants.stock)
+  await stock.node.dial(stockServer)
+  const encoder = new TextEncoder()
+  const decoder = new TextDecoder()
+  targets.push({
+    transport: 'stock',
+    samples: [],
+    roundTrip: async (message) => {
+      const stream = await stock.node.dialProtocol(stockServer, STOCK_ECHO_PROTOCOL)
+      const lp = lpStream(stream)
+      await lp.write(encoder.encode(JSON.stringify(message)))
+      const answer = JSON.parse(decoder.decode((await lp.read()).subarray()))
+      await stream.close()
+      return answer
+    },
+  })
+
   let seq = 0
   const once = async (target, record) => {
     const t0 = performance.now()
@@ -96,6 +118,7 @@ try {
   }
   // every request must have used the intended transport (one direct connection per server)
   const libp2pTargets = targets.filter((t) => t.peerId !== undefined)
+  if (stock.node.getConnections().length !== 1) throw new Error(`stock client holds ${stock.node.getConnections().length} connections, expected 1`)
   const used = Object.fromEntries(
     libp2pTargets.map((t) => [t.transport, [...new Set(node.libp2p.getConnections(t.peerId).map(transportOf))].join('+')]),
   )
@@ -133,6 +156,7 @@ try {
   }
   const ratio = (k) => round(results.quic[k] / results.tcp[k])
   const toTls = (t) => ({ p50: round(results[t].p50Us / results['tls-same-socket'].p50Us), p99: round(results[t].p99Us / results['tls-same-socket'].p99Us) })
+  const toStock = (t) => ({ p50: round(results[t].p50Us / results.stock.p50Us), p99: round(results[t].p99Us / results.stock.p99Us) })
   const report = {
     benchmark: 'rpc-latency',
     date: new Date().toISOString(),
@@ -144,16 +168,18 @@ try {
     connections: used,
     results,
     ratiosQuicToTcp: { p50: ratio('p50Us'), p99: ratio('p99Us'), mean: ratio('meanUs') },
-    ratiosToTlsSameSocket: { tcp: toTls('tcp'), quic: toTls('quic') },
+    ratiosToTlsSameSocket: { tcp: toTls('tcp'), quic: toTls('quic'), stock: toTls('stock') },
+    ratiosToStock: { tcp: toStock('tcp'), quic: toStock('quic') },
     pipelined,
     seconds: round((performance.now() - started) / 1000, 1),
   }
   console.log(JSON.stringify(report))
   const fmt = (r) => `p50 ${r.p50Us} us, p99 ${r.p99Us} us, mean ${r.meanUs} us`
   console.log(
-    `rpc-latency (echo, ${N} sequential requests per transport, loopback): raw TLS same socket ${fmt(results['tls-same-socket'])}; tcp ${fmt(results.tcp)} (p50 ${report.ratiosToTlsSameSocket.tcp.p50}x TLS); quic ${fmt(results.quic)} (p50 ${report.ratiosToTlsSameSocket.quic.p50}x TLS); quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x; ${PIPELINE_DEPTH} in flight: tcp ${pipelined.tcp.requestsPerSecond} req/s, quic ${pipelined.quic.requestsPerSecond} req/s`,
+    `rpc-latency (echo, ${N} sequential requests per transport, loopback): raw TLS same socket ${fmt(results['tls-same-socket'])}; tcp ${fmt(results.tcp)} (p50 ${report.ratiosToTlsSameSocket.tcp.p50}x TLS); quic ${fmt(results.quic)} (p50 ${report.ratiosToTlsSameSocket.quic.p50}x TLS); stock js-libp2p, a stream per request, ${fmt(results.stock)} (p50 ${report.ratiosToTlsSameSocket.stock.p50}x TLS; tcp p50 ${report.ratiosToStock.tcp.p50}x stock); quic/tcp p50 ${report.ratiosQuicToTcp.p50}x, p99 ${report.ratiosQuicToTcp.p99}x, mean ${report.ratiosQuicToTcp.mean}x; ${PIPELINE_DEPTH} in flight: tcp ${pipelined.tcp.requestsPerSecond} req/s, quic ${pipelined.quic.requestsPerSecond} req/s`,
   )
 } finally {
+  await stock?.stop().catch(() => {})
   await client?.stop().catch(() => {})
   for (const server of servers) await stopChild(server.child)
   await removeDir(dir)

@@ -3,6 +3,8 @@
 //   tls        raw node:tls sockets, TLS 1.3, Ed25519 certificates from the dev PKI (baseline)
 //   tcp-mtls   a Hypha node over TCP + the mtls encrypter + yamux
 //   quic       a Hypha node over QUIC (@chainsafe/libp2p-quic), admitted by mTLS admission
+//   stock      stock js-libp2p: TCP + noise + @chainsafe/libp2p-yamux, default options
+//   mtls-libp2p-yamux  TCP + the mtls encrypter + @libp2p/yamux 8.0.3 (the other yamux)
 // each over 1 connection/stream and over 8 parallel ones (raw TLS: 8 sockets; libp2p: 8 streams
 // on one connection). Each run moves BENCH_MIB MiB in total (split over the streams); the clock
 // runs from the first byte sent until the receiver has acknowledged every byte of every stream.
@@ -25,6 +27,8 @@ import {
   median,
   removeDir,
   round,
+  startVariantNode,
+  VARIANTS,
   streamState,
   SINK_PROTOCOL,
   startNode,
@@ -183,12 +187,14 @@ const started = performance.now()
 const { dir, pki } = await makePki(['sender', 'receiver'])
 let receiver
 let sender
+const variantSenders = []
 try {
   receiver = await forkChild(new URL('./lib/peer.mjs', import.meta.url), {
     mode: 'sink',
     files: pki.nodes.receiver,
     role: 'gateway',
     listen: LISTEN.both,
+    variants: VARIANTS,
   })
   const { child, info } = receiver
   sender = await startNode(pki.nodes.sender, 'scheduler', LISTEN.both)
@@ -199,6 +205,12 @@ try {
   // QUIC's own TLS has no CA hook: wait until the admission protocol has checked the chain
   await libp2p.services.mtlsAdmission.waitForAdmission(quicConnection)
   debug('connected')
+  const variantConnections = {}
+  for (const variant of VARIANTS) {
+    const started = await startVariantNode(variant, pki.nodes.sender)
+    variantSenders.push(started)
+    variantConnections[variant] = await started.node.dial(multiaddr(info.variants[variant]))
+  }
   const files = pki.nodes.sender
   const [key, cert, ca] = await Promise.all([readFile(files.key), readFile(files.cert), readFile(files.trust)])
   const material = { key, cert, ca }
@@ -207,6 +219,7 @@ try {
     tls: (streams, total) => runTls(info.tlsPort, material, streams, total),
     'tcp-mtls-yamux': (streams, total) => runLibp2p(tcpConnection, streams, total),
     quic: (streams, total) => runLibp2p(quicConnection, streams, total),
+    ...Object.fromEntries(VARIANTS.map((v) => [v, (streams, total) => runLibp2p(variantConnections[v], streams, total)])),
   }
   const cases = []
   for (const streams of STREAM_COUNTS) {
@@ -261,7 +274,10 @@ try {
       receiverCpuMsPerMiB: round(median(c.receiverCpuMsPerMiB)),
     }
   }
-  for (const c of cases) results[c.key].ratioToTls = round(results[c.key].medianMBps / results[`tls/${c.streams}`].medianMBps)
+  for (const c of cases) {
+    results[c.key].ratioToTls = round(results[c.key].medianMBps / results[`tls/${c.streams}`].medianMBps)
+    results[c.key].ratioToStock = round(results[c.key].medianMBps / results[`stock/${c.streams}`].medianMBps)
+  }
   const report = {
     benchmark: 'throughput',
     date: new Date().toISOString(),
@@ -270,10 +286,11 @@ try {
     mibPerRun: MIB,
     reps: REPS,
     sendChunkBytes: CHUNK_BYTES,
-    unit: 'MB/s (1e6 bytes), median of reps; ratioToTls = median / raw TLS median with the same stream count',
+    unit: 'MB/s (1e6 bytes), median of reps; ratioToTls / ratioToStock = median / the raw TLS / stock js-libp2p median with the same stream count',
     connections: {
       tcp: { encryption: tcpConnection.encryption, multiplexer: tcpConnection.multiplexer },
       quic: { encryption: quicConnection.encryption, multiplexer: quicConnection.multiplexer },
+      ...Object.fromEntries(VARIANTS.map((v) => [v, { encryption: variantConnections[v].encryption, multiplexer: variantConnections[v].multiplexer }])),
     },
     results,
     seconds: round((performance.now() - started) / 1000, 1),
@@ -283,11 +300,13 @@ try {
     Object.keys(transports)
       .map((t) => {
         const r = results[`${t}/${streams}`]
-        return `${t} ${r.medianMBps}${t === 'tls' ? '' : ` (${r.ratioToTls}x)`}`
+        if (t === 'tls') return `${t} ${r.medianMBps}`
+        return `${t} ${r.medianMBps} (${r.ratioToTls}x TLS${t === 'stock' ? '' : `, ${r.ratioToStock}x stock`})`
       })
       .join(', ')
   console.log(`throughput (loopback, ${MIB} MiB/run, median of ${REPS}, MB/s): 1 stream: ${line(1)}; 8 streams: ${line(8)}`)
 } finally {
+  await Promise.all(variantSenders.map((v) => v.stop().catch(() => {})))
   await sender?.stop().catch(() => {})
   if (receiver) await stopChild(receiver.child)
   await removeDir(dir)

@@ -5,9 +5,14 @@ import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux'
 import { NODE_RUNTIME_FLAGS } from '@hypha/app-kit/node-flags'
-import { writeDevPki } from '@hypha/mtls'
+import { mtlsEncrypter, writeDevPki } from '@hypha/mtls'
 import { createNode, NodeIdentity, networkConfigSchema, parseConfig } from '@hypha/network-core'
+import { tcp } from '@libp2p/tcp'
+import { yamux as libp2pYamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
 
 const quiet = { info() {}, warn() {} }
 
@@ -54,6 +59,37 @@ export async function startNode(files, role, listen, options = {}) {
     async stop() {
       await node.stop()
       identity.close()
+    },
+  }
+}
+
+/**
+ * The comparison nodes, plain createLibp2p() over TCP with nothing but a transport, an
+ * encrypter and a muxer (no Hypha services):
+ *   stock            TCP + noise + @chainsafe/libp2p-yamux, default options: js-libp2p as its
+ *                    docs set it up, the peer issue 12 compares against
+ *   mtls-libp2p-yamux TCP + the Hypha mtls encrypter + @libp2p/yamux 8.0.3 (default options):
+ *                    the same stack as a Hypha node's TCP, with the other yamux
+ */
+export const VARIANTS = ['stock', 'mtls-libp2p-yamux']
+
+export async function startVariantNode(variant, files) {
+  let identity
+  let options
+  if (variant === 'stock') {
+    options = { connectionEncrypters: [noise()], streamMuxers: [chainsafeYamux()] }
+  } else if (variant === 'mtls-libp2p-yamux') {
+    identity = await NodeIdentity.load(files, { log: quiet })
+    options = { privateKey: identity.privateKey, connectionEncrypters: [mtlsEncrypter(identity)], streamMuxers: [libp2pYamux()] }
+  } else {
+    throw new Error(`unknown variant ${variant}`)
+  }
+  const node = await createLibp2p({ addresses: { listen: LISTEN.tcp }, transports: [tcp()], ...options })
+  return {
+    node,
+    async stop() {
+      await node.stop()
+      identity?.close()
     },
   }
 }

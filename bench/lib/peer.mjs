@@ -11,11 +11,14 @@
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import tls from 'node:tls'
-import { addressOf, encodeLength, lengthCounter, SINK_PROTOCOL, startNode, streamState } from './common.mjs'
-import { Echo } from './echo-protocol.mjs'
+import { addressOf, encodeLength, lengthCounter, SINK_PROTOCOL, startNode, startVariantNode, streamState } from './common.mjs'
+import { lpStream } from '@libp2p/utils'
+import { Echo, STOCK_ECHO_PROTOCOL } from './echo-protocol.mjs'
 
 let running
 let tlsServer
+/** The comparison nodes (common.mjs VARIANTS) started for `init.variants`. */
+const variantNodes = []
 
 /** Sink streams and TLS sockets in progress, with how many bytes each has read (a stall dump names them). */
 const sinkStreams = new Map()
@@ -102,10 +105,31 @@ async function start(init) {
       { maxInboundStreams: 256 },
     )
     ready.tlsPort = await startTlsSink(init.files)
+    ready.variants = {}
+    for (const variant of init.variants ?? []) {
+      const started = await startVariantNode(variant, init.files)
+      variantNodes.push(started)
+      await started.node.handle(SINK_PROTOCOL, (stream) => {
+        serveSinkStream(stream).catch((err) => stream.abort(err))
+      }, { maxInboundStreams: 256 })
+      ready.variants[variant] = addressOf(started.node, 'tcp')
+    }
   } else if (init.mode === 'echo') {
     await node.rpc.handle(Echo.id, Echo, (request) => request, { maxConcurrent: 64 })
     // the latency baseline: a round trip on one raw TLS socket that stays open (bytes echoed back)
     if (init.tlsEcho === true) ready.tlsPort = await startTlsEcho(init.files)
+    ready.variants = {}
+    for (const variant of init.variants ?? []) {
+      const started = await startVariantNode(variant, init.files)
+      variantNodes.push(started)
+      // js-libp2p's own request/response idiom: a stream per request, one length-prefixed message each way
+      await started.node.handle(STOCK_ECHO_PROTOCOL, async (stream) => {
+        const lp = lpStream(stream)
+        await lp.write(await lp.read())
+        await stream.close()
+      })
+      ready.variants[variant] = addressOf(started.node, 'tcp')
+    }
   } else if (init.mode !== 'bulk') {
     // 'bulk': the node's bulk transfer service (bulkDirectory) is all there is to serve
     throw new Error(`unknown mode ${init.mode}`)
@@ -115,6 +139,7 @@ async function start(init) {
 
 async function stop() {
   tlsServer?.close()
+  await Promise.all(variantNodes.map((v) => v.stop()))
   await running?.stop()
   process.exit(0)
 }
