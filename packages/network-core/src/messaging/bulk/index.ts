@@ -4,7 +4,7 @@
 // a limit on concurrent transfers. Memory does not grow with the payload: bytes flow through in
 // transport-window-sized pieces. Wire format in codec.ts.
 import type { Hash } from 'node:crypto'
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
+import { createReadStream, type WriteStream } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { serviceCapabilities, setMaxListeners, TypedEventEmitter } from '@libp2p/interface'
@@ -26,7 +26,7 @@ import {
 } from './codec.js'
 import { BulkTransferError } from './errors.js'
 import { peerIdOfTarget } from '../../connection/addresses.js'
-import { DirectoryBulkStore, hashFile, hashPrefix, type PayloadInfo } from './store.js'
+import { DirectoryBulkStore, hashFile, hashPrefix, type PayloadInfo, payloadWriter } from './store.js'
 import { lengthPrefixed } from '../frames.js'
 import { truncate } from '../wire-text.js'
 import { sendWithBackpressure, StreamReader } from './stream-io.js'
@@ -157,7 +157,7 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
       const offset = have <= size ? have : 0
       // Continue the digest over what we already hold, then over what arrives.
       const { hash } = await hashPrefix(partial, offset).catch(() => hashPrefix(partial, 0))
-      const file = createWriteStream(partial, { flags: offset === 0 ? 'w' : 'r+', start: offset })
+      const file = payloadWriter(partial, offset)
       try {
         await reader.bytes(size - offset, (chunk) => {
           io.count(chunk.byteLength)
