@@ -1,5 +1,6 @@
 // Bulk transfer of a large payload (BENCH_BULK_MIB, default 1024 MiB) between two Hypha nodes in
-// two processes (the far one listening on one transport only) over each transport in BENCH_BULK_TRANSPORTS (default tcp,quic): a push cut
+// two processes (the far one listening on one transport only) over each transport in BENCH_BULK_TRANSPORTS
+// (default tcp,quic,relay; relay = TCP through a circuit relay in a third process): a push cut
 // halfway (the caller aborts and hangs up), the push again (resumed from what the receiver
 // holds), then a pull back into a new file. Both ends check size and sha256. RSS is sampled
 // every 50 ms on both sides; the figure is the peak above each side's RSS before the transfer.
@@ -15,13 +16,15 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { forkChild, LISTEN, makePki, removeDir, round, startNode, stopChild } from './lib/common.mjs'
 
 const MIB = Number(process.env.BENCH_BULK_MIB ?? 1024)
-const TRANSPORTS = (process.env.BENCH_BULK_TRANSPORTS ?? 'tcp,quic').split(',')
+const TRANSPORTS = (process.env.BENCH_BULK_TRANSPORTS ?? 'tcp,quic,relay').split(',')
 const MB = 1e6
 
 const started = performance.now()
-const { dir, pki } = await makePki(['client', 'server'])
+const { dir, pki } = await makePki(['client', 'server', 'relay'])
+const peerScript = new URL('./lib/peer.mjs', import.meta.url)
 const work = await mkdtemp(join(tmpdir(), 'hypha-bench-bulk-'))
 let server
+let relay
 let client
 try {
   const source = join(work, 'payload.bin')
@@ -33,8 +36,27 @@ try {
   for (const transport of TRANSPORTS) {
     // a server per transport, listening on that transport only, so the reconnect after the cut
     // cannot land on the other one
-    server = await forkChild(new URL('./lib/peer.mjs', import.meta.url), {
-      mode: 'bulk', files: pki.nodes.server, role: 'gateway', listen: LISTEN[transport], bulkDirectory: join(work, `server-store-${transport}`),
+    // 'relay': the server is unreachable (reachability private, no hole punching) and reached
+    // through a relay: a gateway in a third process. The circuit carries TLS + yamux end to end.
+    if (transport === 'relay') {
+      relay = await forkChild(peerScript, {
+        mode: 'relay', files: pki.nodes.relay, role: 'gateway', listen: LISTEN.tcp,
+        // a circuit carries the whole pull (1 GiB + framing) and the default limit is 1 GiB
+        config: { relay: { max_circuit_bytes: '8GiB' } },
+      })
+    }
+    server = await forkChild(peerScript, {
+      mode: 'bulk',
+      files: pki.nodes.server,
+      role: transport === 'relay' ? 'worker' : 'gateway',
+      listen: LISTEN[transport === 'relay' ? 'tcp' : transport],
+      bulkDirectory: join(work, `server-store-${transport}`),
+      ...(transport === 'relay'
+        ? {
+            config: { bootstrap: [`${relay.info.addresses.tcp}/p2p/${relay.info.peerId}`], nat: { reachability: 'private', hole_punching: false, reservation_check_interval: '200ms' } },
+            waitForReservation: true,
+          }
+        : {}),
     })
     const target = multiaddr(server.info.addresses[transport])
     const connect = async () => {
@@ -82,6 +104,8 @@ try {
     await node.libp2p.hangUp(peer)
     await stopChild(server.child)
     server = undefined
+    if (relay !== undefined) await stopChild(relay.child)
+    relay = undefined
 
     const resumedBytes = expected.size - (resumedFrom ?? expected.size)
     results[transport] = {
@@ -100,6 +124,7 @@ try {
 } finally {
   await client?.stop().catch(() => {})
   if (server !== undefined) await stopChild(server.child)
+  if (relay !== undefined) await stopChild(relay.child)
   await removeDir(dir)
   await rm(work, { recursive: true, force: true })
 }

@@ -22,11 +22,19 @@ export const LISTEN = {
   both: ['/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/tcp/0'],
 }
 
-/** A Hypha config as an operator would write it: mtls, loopback only, metrics off. */
-export function benchConfig(files, listen) {
+/**
+ * A Hypha config as an operator would write it: mtls, loopback only, metrics off. `extra`:
+ * `bootstrap` (addresses), `nat` and `relay` (keys of [network.nat] / [network.relay]).
+ */
+export function benchConfig(files, listen, extra = {}) {
+  const keys = (table) => Object.entries(table ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
   const toml = [
     '[network]',
     `listen_addresses = ${JSON.stringify(listen)}`,
+    `bootstrap_peers = ${JSON.stringify(extra.bootstrap ?? [])}`,
+    '',
+    '[network.relay]',
+    ...keys(extra.relay),
     '',
     '[network.transport]',
     'dial_timeout = "5s"',
@@ -34,7 +42,8 @@ export function benchConfig(files, listen) {
     '[network.nat]',
     // loopback peers never need a relay reservation; "auto" makes the relay transport's
     // discovery random-walk the DHT, which spins forever on a two-node network (see docs)
-    `reachability = ${JSON.stringify(process.env.BENCH_REACHABILITY ?? 'public')}`,
+    `reachability = ${JSON.stringify(extra.nat?.reachability ?? process.env.BENCH_REACHABILITY ?? 'public')}`,
+    ...keys(Object.fromEntries(Object.entries(extra.nat ?? {}).filter(([k]) => k !== 'reachability'))),
     '',
     '[security]',
     'mode = "mtls"',
@@ -51,8 +60,9 @@ export function benchConfig(files, listen) {
 
 /** Starts a real Hypha node (createNode) for one identity of the dev PKI. */
 export async function startNode(files, role, listen, options = {}) {
+  const { config: extra, ...nodeOptions } = options
   const identity = await NodeIdentity.load(files, { log: quiet })
-  const node = await createNode(benchConfig(files, listen), identity, role, { inboundConnectionThreshold: 10_000, ...options })
+  const node = await createNode(benchConfig(files, listen, extra), identity, role, { inboundConnectionThreshold: 10_000, ...nodeOptions })
   return {
     node,
     identity,

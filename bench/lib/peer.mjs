@@ -6,6 +6,7 @@
 //                count (8 bytes) and close.
 //   mode 'echo': a real Hypha node serving the Echo request/response protocol.
 //   mode 'bulk': a real Hypha node with bulk transfer on, payloads in `bulkDirectory`.
+//   mode 'relay': a gateway (circuit relay server) and nothing else.
 // Exits when told to stop or when the parent goes away (IPC channel closed).
 
 import { once } from 'node:events'
@@ -88,13 +89,25 @@ async function startTlsSink(files) {
 }
 
 async function start(init) {
-  running = await startNode(init.files, init.role, init.listen, init.bulkDirectory === undefined ? {} : { bulkDirectory: init.bulkDirectory })
+  running = await startNode(init.files, init.role, init.listen, {
+    ...(init.bulkDirectory === undefined ? {} : { bulkDirectory: init.bulkDirectory }),
+    ...(init.config === undefined ? {} : { config: init.config }),
+  })
   const { node } = running
   const ready = { type: 'ready', peerId: node.peerId.toString(), addresses: {} }
   for (const transport of ['tcp', 'quic']) {
     try {
       ready.addresses[transport] = addressOf(node, transport)
     } catch {}
+  }
+  if (init.waitForReservation === true) {
+    // reachability "private": ready once the relay holds a reservation, with the circuit address
+    const deadline = Date.now() + 30_000
+    while (!node.health().reservationHeld) {
+      if (Date.now() > deadline) throw new Error('no relay reservation within 30 s')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    ready.addresses.relay = node.getMultiaddrs().find((a) => a.toString().includes('/p2p-circuit')).toString()
   }
   if (init.mode === 'sink') {
     await node.libp2p.handle(
@@ -130,8 +143,9 @@ async function start(init) {
       })
       ready.variants[variant] = addressOf(started.node, 'tcp')
     }
-  } else if (init.mode !== 'bulk') {
-    // 'bulk': the node's bulk transfer service (bulkDirectory) is all there is to serve
+  } else if (init.mode !== 'bulk' && init.mode !== 'relay') {
+    // 'bulk': the node's bulk transfer service (bulkDirectory) is all there is to serve;
+    // 'relay': a gateway whose circuit relay server is all there is
     throw new Error(`unknown mode ${init.mode}`)
   }
   process.send({ type: 'ready', ...ready })
