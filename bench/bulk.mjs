@@ -30,10 +30,12 @@ try {
   const source = join(work, 'payload.bin')
   await writeRandom(source, MIB * 1024 * 1024)
   const expected = await hashFile(source)
-  client = await startNode(pki.nodes.client, 'scheduler', LISTEN.both, { bulkDirectory: join(work, 'client-store') })
-  const { node } = client
   const results = {}
   for (const transport of TRANSPORTS) {
+    // a client per case; the relayed case's listens nowhere, so the far node (which learns this
+    // side's addresses through identify) cannot open a direct connection that a dial would reuse
+    client = await startNode(pki.nodes.client, 'scheduler', transport === 'relay' ? [] : LISTEN.both, { bulkDirectory: join(work, `client-store-${transport}`) })
+    const { node } = client
     // a server per transport, listening on that transport only, so the reconnect after the cut
     // cannot land on the other one
     // 'relay': the server is unreachable (reachability private, no hole punching) and reached
@@ -106,6 +108,8 @@ try {
     server = undefined
     if (relay !== undefined) await stopChild(relay.child)
     relay = undefined
+    await client.stop()
+    client = undefined
 
     const resumedBytes = expected.size - (resumedFrom ?? expected.size)
     results[transport] = {
