@@ -105,6 +105,8 @@ export {
   bulkTransfer,
   DirectoryBulkStore,
   hashFile,
+  type BulkAccessPolicy,
+  type BulkAccessRequest,
   type BulkTransferEvents,
   type BulkTransferInit,
   type PayloadInfo,

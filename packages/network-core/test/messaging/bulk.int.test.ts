@@ -157,4 +157,29 @@ describe('bulk transfer', () => {
     const small = await randomFile(512)
     await expect(client.services.bulk.push(peer, 'small.bin', small)).resolves.toEqual(await hashFile(small))
   })
+
+  it('refuses what the access policy forbids with its reason, and serves what it allows', async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    const asked: Array<{ op: string; name: string; peer: string; size?: number }> = []
+    server.services.bulk.setAccessPolicy(({ op, name, peer, size }) => {
+      asked.push({ op, name, peer: peer.toString(), ...(size !== undefined ? { size } : {}) })
+      return name.startsWith('open.') ? true : `${name} is not for ${peer.toString().slice(-6)}`
+    })
+    const peer = await connect(client, server)
+    const source = await randomFile(64 * 1024)
+    const refused = await client.services.bulk.push(peer, 'secret.bin', source).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(BulkTransferError)
+    expect(refused).toMatchObject({ code: 'forbidden', remote: true })
+    expect((refused as Error).message).toContain('secret.bin is not for')
+    await expect(client.services.bulk.pull(peer, 'secret.bin', join(await tempDir(), 'out'))).rejects.toMatchObject({ code: 'forbidden' })
+    expect(await server.services.bulk.store.stat('secret.bin')).toBeUndefined()
+
+    const pushed = await client.services.bulk.push(peer, 'open.bin', source)
+    expect(pushed).toEqual(await hashFile(source))
+    expect(asked).toEqual([
+      { op: 'push', name: 'secret.bin', peer: client.peerId.toString(), size: 64 * 1024 },
+      { op: 'pull', name: 'secret.bin', peer: client.peerId.toString() },
+      { op: 'push', name: 'open.bin', peer: client.peerId.toString(), size: 64 * 1024 },
+    ])
+  })
 })

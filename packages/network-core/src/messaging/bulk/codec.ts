@@ -38,6 +38,8 @@ export const BulkErrorCode = {
   invalid: 'invalid-request',
   integrity: 'integrity',
   offset: 'bad-offset',
+  /** The node's access policy refused this peer this payload (BulkTransfer.setAccessPolicy). */
+  forbidden: 'forbidden',
   internal: 'internal',
 } as const
 

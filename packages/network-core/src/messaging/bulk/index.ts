@@ -83,6 +83,21 @@ export interface BulkTransferInit {
   idleTimeoutMs?: number
 }
 
+/** What a peer asks of this node, for its access policy to decide. */
+export interface BulkAccessRequest {
+  op: TransferDirection
+  name: string
+  peer: PeerId
+  /** The announced size of a push. */
+  size?: number
+}
+
+/**
+ * Decides who may push or pull which payload: true to allow, or the reason to refuse (sent to
+ * the peer with the code `forbidden`). The default allows every admitted peer everything.
+ */
+export type BulkAccessPolicy = (request: BulkAccessRequest) => true | string | Promise<true | string>
+
 export interface BulkTransferComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
@@ -105,6 +120,7 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
   readonly #idleTimeoutMs: number
   #active = 0
   #started = false
+  #policy: BulkAccessPolicy = () => true
 
   constructor(components: BulkTransferComponents, init: BulkTransferInit) {
     super()
@@ -114,6 +130,11 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
     this.#maxConcurrent = init.maxConcurrent ?? DEFAULT_MAX_CONCURRENT
     this.#maxPayloadBytes = init.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD
     this.#idleTimeoutMs = init.idleTimeoutMs ?? DEFAULT_IDLE_MS
+  }
+
+  /** Replaces the access policy (the service that owns the payloads sets it, e.g. the scheduler for task results). */
+  setAccessPolicy(policy: BulkAccessPolicy): void {
+    this.#policy = policy
   }
 
   /** Transfers being served now. */
@@ -257,6 +278,17 @@ export class BulkTransfer extends TypedEventEmitter<BulkTransferEvents> implemen
       name = request.value.name
       if (busy) {
         await refuse(BulkErrorCode.busy, `at most ${this.#maxConcurrent} concurrent transfers`)
+        return
+      }
+      const access = await this.#policy({
+        op: request.value.op,
+        name,
+        peer: connection.remotePeer,
+        ...(request.value.op === 'push' ? { size: request.value.size } : {}),
+      })
+      if (access !== true) {
+        this.#log('refusing bulk %s of %s to %p - %s', direction, name, connection.remotePeer, access)
+        await refuse(BulkErrorCode.forbidden, access)
         return
       }
       if (request.value.op === 'pull') {
