@@ -47,8 +47,11 @@ export {
   sha256Executor,
   sleepExecutor,
   RetryableTaskError,
+  ResultFile,
   type Executor,
+  type ExecutorResult,
   type ExecutorContext,
   type TaskInput,
 } from './worker/executors.js'
+export { ResultPayloads, type ResultPayloadService, type ResultPayloadsInit } from './scheduler/result-payloads.js'
 export { TASK_METRIC_NAMES, attachSchedulerMetrics, attachWorkerMetrics } from './metrics/task-metrics.js'

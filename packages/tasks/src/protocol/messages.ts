@@ -212,9 +212,40 @@ export const NextAskSchema = z.strictObject({
 })
 export type NextAsk = z.infer<typeof NextAskSchema>
 
+/**
+ * A result that travels as a file (any size, any bytes): the worker pushes it to the scheduler
+ * over the bulk transfer protocol as `resultPayloadName(leaseId)` before it reports, and the
+ * report names its size and sha256. The scheduler accepts the push only from the lease holder.
+ */
+export const ResultPayloadSchema = z.strictObject({
+  size: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lowercase hex digits'),
+})
+export type ResultPayload = z.infer<typeof ResultPayloadSchema>
+
+const RESULT_PAYLOAD_PREFIX = 'result.'
+
+/** The bulk payload name of an attempt's result file (lease ids are the scheduler's UUIDs). */
+export function resultPayloadName(leaseId: string): string {
+  return `${RESULT_PAYLOAD_PREFIX}${leaseId}`
+}
+
+/** The lease id a result payload name carries, or undefined when the name is not one. */
+export function leaseIdOfResultPayload(name: string): string | undefined {
+  if (!name.startsWith(RESULT_PAYLOAD_PREFIX)) return undefined
+  const leaseId = name.slice(RESULT_PAYLOAD_PREFIX.length)
+  return LeaseIdSchema.safeParse(leaseId).success && /^[A-Za-z0-9-]+$/.test(leaseId) ? leaseId : undefined
+}
+
 const reportBase = { v: version, taskId: TaskIdSchema, leaseId: LeaseIdSchema, next: NextAskSchema.optional() }
 export const ReportRequestSchema = z.discriminatedUnion('outcome', [
-  z.strictObject({ ...reportBase, outcome: z.literal('succeeded'), result: JsonValueSchema }),
+  z.strictObject({
+    ...reportBase,
+    outcome: z.literal('succeeded'),
+    /** The result itself, or with `payload` a summary of it (often null). */
+    result: JsonValueSchema,
+    payload: ResultPayloadSchema.optional(),
+  }),
   z.strictObject({
     ...reportBase,
     outcome: z.literal('failed'),

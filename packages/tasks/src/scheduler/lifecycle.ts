@@ -5,7 +5,7 @@
 //   pending --assign--> assigned --progress/renew--> running --report succeeded--> succeeded
 //      ^                    |                            |     --report failed (final)--> failed
 //      +---- lease expired / released / retryable failure (attempts left; else failed) ----+
-import type { ReportRequest, WorkerCapabilities } from '../protocol/messages.js'
+import { type ReportRequest, resultPayloadName, type WorkerCapabilities } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { FINISHED_STATES, type TaskProgress, type TaskRecord } from './task-store.js'
 
@@ -75,7 +75,10 @@ export function report(task: Readonly<TaskRecord>, peer: string, message: Report
   const lateSuccess = !holder && message.outcome === 'succeeded' && task.state === 'pending' && task.worker === peer
   if (!holder && !lateSuccess) return { status: 'refused' }
   const { lease: _lease, ...rest } = task
-  if (message.outcome === 'succeeded') return { status: 'accepted', record: { ...rest, state: 'succeeded', result: message.result, updatedAt: now } }
+  if (message.outcome === 'succeeded') {
+    const payload = message.payload === undefined ? {} : { resultPayload: { ...message.payload, name: resultPayloadName(message.leaseId) } }
+    return { status: 'accepted', record: { ...rest, state: 'succeeded', result: message.result, ...payload, updatedAt: now } }
+  }
   if (message.outcome === 'failed' && !message.retryable) return { status: 'accepted', record: { ...rest, state: 'failed', error: message.error, updatedAt: now } }
   const why = message.outcome === 'failed' ? message.error : `released by the worker: ${message.reason}`
   return { status: 'accepted', record: endAttempt(task, why, now) }

@@ -50,6 +50,7 @@ import { MemoryTaskStore } from './memory-task-store.js'
 import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
 import { type TaskView, toTaskView, type WorkerView } from './views.js'
 import { WorkerDirectory } from './worker-directory.js'
+import { ResultPayloads, type ResultPayloadService } from './result-payloads.js'
 
 /** The part of HyphaNode the scheduler uses (tests can hand in a fake). */
 export interface SchedulerNode {
@@ -57,6 +58,8 @@ export interface SchedulerNode {
   readonly rpc: Pick<RequestResponse, 'handle' | 'unhandle'>
   readonly pubsub: Pick<TypedPubSub, 'topic'>
   readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'getMultiaddrs'>
+  /** The node's bulk transfer service: without it, results delivered as files are refused. */
+  readonly bulk?: ResultPayloadService | undefined
   connectedPeers(): ConnectedPeer[]
 }
 
@@ -75,6 +78,8 @@ export interface SchedulerOptions {
   announceIntervalMs?: number
   /** How often expired leases are looked for. @default min(leaseMs / 4, 1_000) */
   leaseCheckIntervalMs?: number
+  /** Largest result file a worker may deliver (over bulk transfer). @default 4 GiB */
+  maxResultBytes?: number
   /** Largest task input accepted by submit(). @default 64 MiB */
   maxInputBytes?: number
   /** Input transfers served at once (all workers together); excess ones are refused as busy. @default 16 */
@@ -166,6 +171,8 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   #checkingLeases: Promise<number> | undefined
   #pruning: Promise<number> | undefined
   #activeInputStreams = 0
+  /** Results delivered as files (when the node has bulk transfer). */
+  readonly #results: ResultPayloads | undefined
   #started = false
   #stopController = new AbortController()
 
@@ -185,6 +192,9 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#maxAnnouncedPerRound = options.maxAnnouncedPerRound ?? 256
     this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
     this.#pruneIntervalMs = options.pruneIntervalMs ?? Math.min(Math.max(Math.floor(this.#retentionMs / 10), 1_000), 60_000)
+    this.#results = node.bulk === undefined
+      ? undefined
+      : new ResultPayloads({ bulk: node.bulk, store: this.store, maxBytes: options.maxResultBytes ?? 4 * 1024 ** 3, now: () => this.#clock.now() })
     this.#leadership = options.leadership ?? new SoleLeadership(node.peerId.toString())
     this.#group = options.group
     this.#leadership.addEventListener('change', ({ detail: leading }) => {
@@ -300,6 +310,14 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return record === undefined ? undefined : toTaskView(record)
   }
 
+  /** Where a task's result file is, when it succeeded with one (and the file is still kept). */
+  async resultFile(id: string): Promise<{ path: string; size: number; sha256: string } | undefined> {
+    const record = await this.store.get(id)
+    if (record?.state !== 'succeeded' || record.resultPayload === undefined || this.#results === undefined) return undefined
+    const { name, size, sha256 } = record.resultPayload
+    return { path: this.#results.pathOf(name), size, sha256 }
+  }
+
   async listTasks(options: { states?: readonly TaskState[]; limit?: number; after?: string } = {}): Promise<TaskView[]> {
     return (await this.store.list(options)).map(toTaskView)
   }
@@ -329,8 +347,11 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       for (;;) {
         const pruned = await this.store.prune(before, BATCH)
         total += pruned
-        if (pruned < BATCH || !this.#started) return total
+        if (pruned < BATCH || !this.#started) break
       }
+      // result files of tasks past retention, and pushes that never finished
+      await this.#results?.sweep(before).catch((err: unknown) => this.#protocolError('bulk', undefined, `result sweep failed: ${String(err)}`))
+      return total
     })().finally(() => { this.#pruning = undefined })
     return this.#pruning
   }
@@ -373,8 +394,9 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return this.#extendLease(peer, request.taskId, request.leaseId, progress)
   }
 
-  async handleReport(peer: string, message: ReportRequest): Promise<ReportResponse> {
+  async handleReport(peer: string, report: ReportRequest): Promise<ReportResponse> {
     let status: ReportResponse['status'] = 'refused'
+    const message = await this.#checkResultPayload(report)
     const now = this.#clock.now()
     const updated = await this.store.update(message.taskId, (task) => {
       const outcome = lifecycle.report(task, peer, message, now)
@@ -384,6 +406,11 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     if (status === 'refused') {
       this.#protocolError(REPORT_PROTOCOL, peer, `report for ${message.taskId} from a peer without its lease`)
     }
+    // the attempt is over: its payload is the task's result, or of no use to anyone
+    if (report.outcome === 'succeeded' && report.payload !== undefined && ((status as ReportResponse['status']) !== 'accepted' || message.outcome !== 'succeeded')) {
+      await this.#results?.discard(report.leaseId).catch(() => undefined)
+    }
+    this.#results?.forget(report.leaseId)
     if (updated !== undefined) this.#announceChange(updated, message.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
     if (message.next === undefined) return { v: V, status }
     this.#sawWorker(peer, message.next.worker)
@@ -392,6 +419,20 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   }
 
   // ---- internals ----
+
+  /**
+   * A success that names a result file is a success only if the file is here with those bytes;
+   * otherwise it is a retryable failure of the attempt (the worker's push failed or lied).
+   */
+  async #checkResultPayload(report: ReportRequest): Promise<ReportRequest> {
+    if (report.outcome !== 'succeeded' || report.payload === undefined) return report
+    const { payload, result: _result, ...rest } = report
+    if (this.#results === undefined) {
+      return { ...rest, outcome: 'failed', retryable: false, error: 'the result is a file, and this scheduler was started without a payload directory to take it' }
+    }
+    if (await this.#results.holds(report.leaseId, payload)) return report
+    return { ...rest, outcome: 'failed', retryable: true, error: `the result file (${payload.size} bytes, sha256 ${payload.sha256}) did not reach the scheduler` }
+  }
 
   /** Became the leader: leases that lapsed while no one led get one more, then the loop runs. */
   async #lead(): Promise<void> {
@@ -448,6 +489,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   async #assigned(record: TaskRecord): Promise<Assignment> {
     this.safeDispatchEvent('task:assigned', { detail: toTaskView(record) })
     const lease = record.lease as NonNullable<TaskRecord['lease']>
+    this.#results?.track(lease.id, record.id)
     const inline = record.inputSize <= LIMITS.inlineInputBytes ? await this.store.input(record.id) : undefined
     return {
       id: record.id,

@@ -2,7 +2,7 @@
 // at insert and read only when a worker fetches them), so listing and state changes stay cheap
 // however large the inputs are. Every state change goes through `update`, an atomic
 // read-modify-write: one transaction in a persistent store.
-import type { JsonValue, Requirements } from '../protocol/messages.js'
+import type { JsonValue, Requirements, ResultPayload } from '../protocol/messages.js'
 
 export type TaskState = 'pending' | 'assigned' | 'running' | 'succeeded' | 'failed'
 
@@ -44,6 +44,8 @@ export interface TaskRecord {
   lease?: TaskLease
   progress?: TaskProgress
   result?: JsonValue
+  /** A result delivered as a file: the bulk payload `name` in the scheduler's payload directory. */
+  resultPayload?: ResultPayload & { name: string }
   error?: string
   createdAt: number
   updatedAt: number

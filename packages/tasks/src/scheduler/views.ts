@@ -1,7 +1,7 @@
 // What the scheduler shows of its tasks and workers (the HTTP API's bodies): no input bytes,
 // lease ids kept private.
 import type { ConnectedPeer } from '@hypha/network-core'
-import type { JsonValue, Labels, Requirements } from '../protocol/messages.js'
+import type { JsonValue, Labels, Requirements, ResultPayload } from '../protocol/messages.js'
 import type { TaskRecord, TaskState } from './task-store.js'
 
 export interface TaskView {
@@ -17,6 +17,8 @@ export interface TaskView {
   leaseExpiresAt?: number
   progress?: { fraction?: number; message?: string; at: number }
   result?: JsonValue
+  /** A result delivered as a file: its size and sha256 (the bytes: GET /tasks/:id/result). */
+  resultPayload?: ResultPayload
   error?: string
   createdAt: number
   updatedAt: number
@@ -51,6 +53,7 @@ export function toTaskView(record: TaskRecord): TaskView {
   if (record.lease !== undefined) view.leaseExpiresAt = record.lease.expiresAt
   if (record.progress !== undefined) view.progress = record.progress
   if (record.result !== undefined) view.result = record.result
+  if (record.resultPayload !== undefined) view.resultPayload = { size: record.resultPayload.size, sha256: record.resultPayload.sha256 }
   if (record.error !== undefined) view.error = record.error
   return view
 }

@@ -22,7 +22,28 @@ export interface ExecutorContext {
   progress(fraction?: number, message?: string): void
 }
 
-export type Executor = (context: ExecutorContext) => Promise<JsonValue>
+/**
+ * A result delivered as a file, of any size and any bytes: the worker pushes it to the scheduler
+ * over the bulk transfer protocol (resumable, sha256 checked) and reports `summary` with it.
+ * `release` runs once the scheduler has the report (or the attempt is over): the executor's
+ * clean-up of the file's directory.
+ */
+export class ResultFile {
+  readonly path: string
+  readonly summary: JsonValue
+  readonly release: () => Promise<void>
+
+  constructor(path: string, options: { summary?: JsonValue; release?: () => Promise<void> } = {}) {
+    this.path = path
+    this.summary = options.summary ?? null
+    this.release = options.release ?? (async () => undefined)
+  }
+}
+
+/** What an executor returns: a JSON value (carried in the report, up to LIMITS.resultBytes) or a ResultFile. */
+export type ExecutorResult = JsonValue | ResultFile
+
+export type Executor = (context: ExecutorContext) => Promise<ExecutorResult>
 
 /** Thrown by an executor when another attempt might succeed; anything else fails the task for good. */
 export class RetryableTaskError extends Error {

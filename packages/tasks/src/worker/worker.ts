@@ -9,7 +9,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { RequestResponse, TypedPubSub } from '@hypha/network-core'
+import type { BulkTransfer, RequestResponse, TypedPubSub } from '@hypha/network-core'
 import { fetchInput } from '../protocol/input-stream.js'
 import {
   ANNOUNCE_TOPIC,
@@ -34,13 +34,15 @@ import {
   ReportProtocol,
   type ReportRequest,
   type ReportResponse,
+  type ResultPayload,
+  resultPayloadName,
   TASK_PROTOCOL_VERSION,
   WORKER_STATUS_TOPIC,
   type WorkerCapabilities,
   WorkerStatusSchema,
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
-import { builtinExecutors, type Executor, RetryableTaskError, type TaskInput } from './executors.js'
+import { builtinExecutors, type Executor, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
 
 /** The part of HyphaNode the worker uses (tests can hand in a fake). */
 export interface WorkerNode {
@@ -48,6 +50,8 @@ export interface WorkerNode {
   readonly rpc: Pick<RequestResponse, 'request'>
   readonly pubsub: Pick<TypedPubSub, 'topic'>
   readonly libp2p: Pick<Libp2p, 'dialProtocol' | 'peerStore' | 'getConnections'>
+  /** The node's bulk transfer service: needed for executors that return a ResultFile. */
+  readonly bulk?: Pick<BulkTransfer, 'push'> | undefined
 }
 
 export interface WorkerOptions {
@@ -106,6 +110,9 @@ interface RunningTask {
 }
 
 const V = TASK_PROTOCOL_VERSION
+
+/** Pushes of a result file tried before the attempt fails. */
+const DELIVERY_ATTEMPTS = 5
 
 /** A task still running after this long tells its scheduler it started (see #execute). */
 const STARTED_AFTER_MS = 100
@@ -321,18 +328,23 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     // lease; a task done within STARTED_AFTER_MS never sends it (its report says it all), which
     // saves a round trip per task in a queue of short tasks.
     const started = setTimeout(() => this.#sendProgress(task, 0, 'started'), STARTED_AFTER_MS)
+    let file: ResultFile | undefined
     try {
-      const result = await executor({
+      const outcome = await executor({
         taskId: assignment.id,
         input: this.#input(task, signal),
         signal,
         progress: (fraction, message) => this.#sendProgress(task, fraction, message),
       })
+      if (outcome instanceof ResultFile) file = outcome
       if (controller.signal.aborted) throw controller.signal.reason
-      clearInterval(renewTimer)
       clearTimeout(started)
+      // a result file goes to the scheduler first, under the lease (still renewed meanwhile)
+      const payload = file === undefined ? undefined : await this.#deliver(task, file)
+      clearInterval(renewTimer)
       task.reporting = true
-      const { status, next } = await this.#reportWithRetries(task, { outcome: 'succeeded', result })
+      const result = file === undefined ? (outcome as JsonValue) : file.summary
+      const { status, next } = await this.#reportWithRetries(task, { outcome: 'succeeded', result, ...(payload !== undefined ? { payload } : {}) })
       this.#finished(task, 'succeeded', { result, reported: status }, next)
     } catch (err) {
       clearInterval(renewTimer)
@@ -350,6 +362,31 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     } finally {
       clearInterval(renewTimer)
       clearTimeout(started)
+      await file?.release().catch((err: unknown) => this.#protocolError('executor', assignment.id, err))
+    }
+  }
+
+  /**
+   * Pushes a result file to the scheduler as the lease's payload. A broken push is retried (bulk
+   * transfer resumes where it stopped) up to 5 times; a refusal (too large, not allowed) is final.
+   */
+  async #deliver(task: RunningTask, file: ResultFile): Promise<ResultPayload> {
+    const bulk = this.#node.bulk
+    if (bulk === undefined) throw new Error('the executor returned a result file, and this worker has no bulk transfer service to deliver it')
+    const name = resultPayloadName(task.assignment.lease.id)
+    const { signal } = task.controller
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await bulk.push(task.scheduler, name, file.path, { signal })
+      } catch (err) {
+        const code = (err as { code?: unknown; remote?: unknown }).code
+        const refused = (err as { remote?: unknown }).remote === true && (code === 'forbidden' || code === 'too-large' || code === 'invalid-request')
+        if (signal.aborted) throw err
+        if (refused) throw new Error(`the scheduler refused the result file: ${errorText(err)}`)
+        if (attempt >= DELIVERY_ATTEMPTS) throw new RetryableTaskError(`the result file was not delivered after ${attempt} attempts: ${errorText(err)}`)
+        this.#protocolError('bulk', task.assignment.id, err)
+        await sleep(Math.min(500 * 2 ** (attempt - 1), 8_000), signal)
+      }
     }
   }
 
@@ -438,7 +475,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
    */
   async #reportWithRetries(
     task: RunningTask,
-    outcome: { outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean },
+    outcome: { outcome: 'succeeded'; result: JsonValue; payload?: ResultPayload } | { outcome: 'failed'; error: string; retryable: boolean },
   ): Promise<{ status: ReportResponse['status'] | 'not-sent'; next?: Assignment[] }> {
     const deadline = this.#reportDeadline()
     // the slot of this task, plus any other free one, minus offers in flight
@@ -457,7 +494,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
    */
   async #report(
     task: RunningTask,
-    outcome: ({ outcome: 'succeeded'; result: JsonValue } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string }) & { next?: NextAsk },
+    outcome: ({ outcome: 'succeeded'; result: JsonValue; payload?: ResultPayload } | { outcome: 'failed'; error: string; retryable: boolean } | { outcome: 'released'; reason: string }) & { next?: NextAsk },
     deadline: AbortSignal,
   ): Promise<{ status: ReportResponse['status'] | 'not-sent'; next?: Assignment[] }> {
     const report = { v: V, taskId: task.assignment.id, leaseId: task.assignment.lease.id, ...outcome } as ReportRequest

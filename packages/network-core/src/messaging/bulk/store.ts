@@ -3,7 +3,7 @@
 // digest, so a retried push of the same bytes resumes where the broken one stopped).
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs'
-import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { PAYLOAD_NAME } from './codec.js'
@@ -109,6 +109,41 @@ export class DirectoryBulkStore {
     return true
   }
 
+  /** Deletes a stored payload and its digest; true when there was one. */
+  async remove(name: string): Promise<boolean> {
+    const path = this.pathOf(name)
+    const existed = await stat(path).then(() => true, () => false)
+    await rm(path, { force: true })
+    await rm(this.#digestPath(name), { force: true })
+    return existed
+  }
+
+  /**
+   * Deletes payloads for which `accept(name)` holds, and incomplete uploads, last written
+   * before `before` (epoch ms); returns how many files went. What a service keeps for a time
+   * (task results) and uploads that were never finished do not pile up.
+   */
+  async sweep(before: number, accept: (name: string) => boolean): Promise<number> {
+    let removed = 0
+    const old = async (path: string): Promise<boolean> => (await stat(path).then((s) => s.mtimeMs, () => Number.POSITIVE_INFINITY)) < before
+    for (const entry of await readdir(this.directory, { withFileTypes: true })) {
+      if (!entry.isFile() || !PAYLOAD_NAME.safeParse(entry.name).success || !accept(entry.name)) continue
+      if (await old(join(this.directory, entry.name))) {
+        await this.remove(entry.name)
+        removed++
+      }
+    }
+    const partials = join(this.directory, '.partial')
+    for (const name of await readdir(partials).catch(() => [] as string[])) {
+      const path = join(partials, name)
+      if (await old(path)) {
+        await rm(path, { force: true })
+        removed++
+      }
+    }
+    return removed
+  }
+
   pathOf(name: string): string {
     // The protocol checks names too; this keeps a direct caller from escaping the directory.
     return join(this.directory, PAYLOAD_NAME.parse(name))
@@ -123,7 +158,6 @@ export class DirectoryBulkStore {
   }
 }
 
-/** Size and sha256 of a file, read in one pass. */
 /**
  * The file a payload is written into from `offset` on (a resumed transfer keeps the bytes
  * before it). Its 1 MiB buffer lets writes batch while the next chunks arrive: with the 16 KiB
@@ -133,6 +167,7 @@ export function payloadWriter(path: string, offset: number): WriteStream {
   return createWriteStream(path, { flags: offset === 0 ? 'w' : 'r+', start: offset, highWaterMark: 1024 * 1024 })
 }
 
+/** Size and sha256 of a file, read in one pass. */
 export async function hashFile(path: string): Promise<PayloadInfo> {
   const { hash, size } = await hashPrefix(path)
   return { size, sha256: hash.digest('hex') }

@@ -1,0 +1,54 @@
+// DirectoryBulkStore on a temp directory: removal and the sweep of old payloads and unfinished uploads.
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DirectoryBulkStore } from './store.js'
+
+let dir: string
+let store: DirectoryBulkStore
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hypha-bulk-store-'))
+  store = new DirectoryBulkStore(dir)
+  await store.init()
+})
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function payload(name: string, ageMs: number): Promise<void> {
+  const source = join(dir, `${name}.src`)
+  await writeFile(source, name)
+  await store.importFile(name, source)
+  await rm(source)
+  const at = new Date(Date.now() - ageMs)
+  await utimes(store.pathOf(name), at, at)
+}
+
+it('removes a payload with its digest', async () => {
+  await payload('a.bin', 0)
+  expect(await store.remove('a.bin')).toBe(true)
+  expect(await store.stat('a.bin')).toBeUndefined()
+  expect(await store.remove('a.bin')).toBe(false)
+})
+
+it('sweeps old payloads the caller accepts and old unfinished uploads, nothing else', async () => {
+  const hour = 3_600_000
+  await payload('result.old', 2 * hour)
+  await payload('result.new', 0)
+  await payload('other.old', 2 * hour)
+  const stale = join(dir, '.partial', `${'0'.repeat(64)}-10`)
+  const fresh = join(dir, '.partial', `${'1'.repeat(64)}-10`)
+  await writeFile(stale, 'x')
+  await writeFile(fresh, 'x')
+  const old = new Date(Date.now() - 2 * hour)
+  await utimes(stale, old, old)
+
+  expect(await store.sweep(Date.now() - hour, (name) => name.startsWith('result.'))).toBe(2)
+  expect(await store.stat('result.old')).toBeUndefined()
+  expect(await store.stat('result.new')).toBeDefined()
+  expect(await store.stat('other.old')).toBeDefined()
+  expect(await store.partialSize({ size: 10, sha256: '0'.repeat(64) })).toBe(0)
+  expect(await store.partialSize({ size: 10, sha256: '1'.repeat(64) })).toBe(1)
+})
