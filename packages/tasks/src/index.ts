@@ -21,7 +21,7 @@ export { MemoryTaskStore } from './scheduler/memory-task-store.js'
 export { SqliteTaskStore, type SqliteTaskStoreOptions, type TaskStoreDurability, TaskStoreLockedError } from './scheduler/sqlite-task-store.js'
 export { PostgresTaskStore, type PostgresTaskStoreOptions } from './scheduler/postgres-task-store.js'
 export { type Leadership, type LeadershipEvents, PostgresLeadership, type PostgresLeadershipOptions, SoleLeadership } from './scheduler/leadership.js'
-export { NotLeaderError, TaskConflictError, TaskInputTooLargeError } from './scheduler/errors.js'
+export { NotLeaderError, TaskConflictError, TaskFinishedError, TaskInputTooLargeError } from './scheduler/errors.js'
 export { toTaskView, type TaskView, type WorkerView } from './scheduler/views.js'
 export * as lifecycle from './scheduler/lifecycle.js'
 export {
@@ -54,4 +54,6 @@ export {
   type TaskInput,
 } from './worker/executors.js'
 export { ResultPayloads, type ResultPayloadService, type ResultPayloadsInit } from './scheduler/result-payloads.js'
+export { createProcessExecutor, type ProcessExecutorOptions, type ProcessExecutorSpec, RETRY_EXIT_CODE } from './worker/process-executor.js'
+export { type JobBridge, type JobBridgeInit, startJobBridge } from './worker/job-bridge.js'
 export { TASK_METRIC_NAMES, attachSchedulerMetrics, attachWorkerMetrics } from './metrics/task-metrics.js'

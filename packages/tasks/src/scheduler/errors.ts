@@ -20,6 +20,17 @@ export class TaskInputTooLargeError extends Error {
   }
 }
 
+/** cancel() of a task that has already finished (succeeded or failed). */
+export class TaskFinishedError extends Error {
+  override readonly name = 'TaskFinishedError'
+  readonly taskId: string
+
+  constructor(taskId: string, state: string) {
+    super(`task ${taskId} has already ${state === 'succeeded' ? 'succeeded' : 'failed'}; there is nothing to cancel`)
+    this.taskId = taskId
+  }
+}
+
 /** A write sent to a scheduler replica that does not lead (fail-over: it forwards nothing). */
 export class NotLeaderError extends Error {
   override readonly name = 'NotLeaderError'

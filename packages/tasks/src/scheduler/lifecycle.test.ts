@@ -27,6 +27,16 @@ describe('task lifecycle', () => {
     expect(lifecycle.renew(record('t'), 'w1', 'L1', { now: 120, leaseMs: 50 })).toBeUndefined()
   })
 
+  it('cancels an unfinished task (its lease ends, so renewals fail) and leaves finished ones alone', () => {
+    const cancelled = lifecycle.cancel(assigned(), 'user asked', 300)
+    expect(cancelled).toMatchObject({ state: 'failed', error: 'cancelled: user asked', updatedAt: 300 })
+    expect(cancelled?.lease).toBeUndefined()
+    expect(lifecycle.renew(cancelled as ReturnType<typeof record>, 'w1', 'L1', { now: 310, leaseMs: 50 })).toBeUndefined()
+    expect(lifecycle.cancel(record('t'), 'x', 300)).toMatchObject({ state: 'failed' })
+    expect(lifecycle.cancel({ ...assigned(), state: 'succeeded' }, 'x', 300)).toBeUndefined()
+    expect(lifecycle.cancel(cancelled as ReturnType<typeof record>, 'again', 400)).toBeUndefined()
+  })
+
   it('ends an attempt: back to pending while attempts are left, failed after the last', () => {
     const task = { ...assigned(), progress: { at: 1 } }
     const again = lifecycle.endAttempt(task, 'why', 200)

@@ -5,6 +5,8 @@
 //   pending --assign--> assigned --progress/renew--> running --report succeeded--> succeeded
 //      ^                    |                            |     --report failed (final)--> failed
 //      +---- lease expired / released / retryable failure (attempts left; else failed) ----+
+//   pending | assigned | running --cancel--> failed ("cancelled: ..."); the worker learns at its
+//   next renewal or progress (the lease is gone) and stops the job
 import { type ReportRequest, resultPayloadName, type WorkerCapabilities } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { FINISHED_STATES, type TaskProgress, type TaskRecord } from './task-store.js'
@@ -99,4 +101,11 @@ export function extendAfterAbsence(task: Readonly<TaskRecord>, now: number, leas
   if ((task.state !== 'assigned' && task.state !== 'running') || task.lease === undefined) return undefined
   if (task.lease.expiresAt >= now + leaseMs) return undefined
   return { ...task, lease: { ...task.lease, expiresAt: now + leaseMs } }
+}
+
+/** A user cancels: an unfinished task fails at once and its lease ends (the worker's next renewal is answered 'lost'). */
+export function cancel(task: Readonly<TaskRecord>, reason: string, now: number): TaskRecord | undefined {
+  if (FINISHED_STATES.has(task.state)) return undefined
+  const { lease: _lease, ...rest } = task
+  return { ...rest, state: 'failed', error: `cancelled: ${reason}`, updatedAt: now }
 }

@@ -44,7 +44,7 @@ import {
 import { canRun } from '../protocol/requirements.js'
 import { Announcer } from './announcer.js'
 import { type Leadership, SoleLeadership } from './leadership.js'
-import { TaskConflictError, TaskInputTooLargeError } from './errors.js'
+import { TaskConflictError, TaskFinishedError, TaskInputTooLargeError } from './errors.js'
 import * as lifecycle from './lifecycle.js'
 import { MemoryTaskStore } from './memory-task-store.js'
 import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
@@ -308,6 +308,28 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   async getTask(id: string): Promise<TaskView | undefined> {
     const record = await this.store.get(id)
     return record === undefined ? undefined : toTaskView(record)
+  }
+
+  /**
+   * Cancels a task that has not finished: it fails at once with `cancelled: <reason>`, and its
+   * worker, whose next renewal (every lease/3) or progress is answered 'lost', stops the job.
+   * Undefined for an unknown task; TaskFinishedError for one that already finished.
+   */
+  async cancel(id: string, reason = 'by request'): Promise<TaskView | undefined> {
+    const now = this.#clock.now()
+    let leaseId: string | undefined
+    const updated = await this.store.update(id, (task) => {
+      leaseId = task.lease?.id
+      return lifecycle.cancel(task, reason, now)
+    })
+    if (updated === undefined) {
+      const current = await this.store.get(id)
+      if (current === undefined) return undefined
+      throw new TaskFinishedError(id, current.state)
+    }
+    if (leaseId !== undefined) this.#results?.forget(leaseId)
+    this.#announceChange(updated, 'cancelled')
+    return toTaskView(updated)
   }
 
   /** Where a task's result file is, when it succeeded with one (and the file is still kept). */
