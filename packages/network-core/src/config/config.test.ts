@@ -64,6 +64,25 @@ describe('defaults', () => {
 })
 
 describe('a full file', () => {
+  it('keeps the keys of record tables as written (names, labels, environment variables) and camelCases the fields inside', () => {
+    const schema = defineConfigSchema({
+      jobs: z
+        .strictObject({
+          by_name: z
+            .record(z.string(), z.strictObject({ max_output: z.int(), env: z.record(z.string(), z.string()).prefault({}) }))
+            .prefault({}),
+        })
+        .prefault({}),
+    })
+    const config = parseConfig(
+      '[security]\nmode = "open"\n[jobs.by_name.make_weights]\nmax_output = 5\n[jobs.by_name.make_weights.env]\nMY_1 = "a"\nhf_home = "/x"\n',
+      {},
+      schema,
+      'jobs.toml',
+    )
+    expect(config.jobs.byName).toEqual({ make_weights: { maxOutput: 5, env: { MY_1: 'a', hf_home: '/x' } } })
+  })
+
   it('parses every key into a camelCase typed object', () => {
     const toml = `
 [network]

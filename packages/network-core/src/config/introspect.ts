@@ -96,3 +96,34 @@ export function metaOf(schema: AnySchema): FieldMeta {
   }
   return out
 }
+
+const camel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+
+/**
+ * The parsed configuration with snake_case keys renamed to camelCase, walking the schema
+ * alongside: the keys of a table the schema declares as a record (user-chosen names such as
+ * executor names, labels or environment variables) are kept exactly as written.
+ */
+export function camelCaseConfig(schema: AnySchema, value: unknown): unknown {
+  const inner = unwrap(schema)
+  const d = def(inner)
+  if (d.type === 'pipe') {
+    // a transform's output is what the value is now; its input still says what it was
+    const out = def(unwrap(d.out as AnySchema))
+    return camelCaseConfig((out.type === 'object' || out.type === 'record' || out.type === 'array' ? d.out : d.in) as AnySchema, value)
+  }
+  if (Array.isArray(value)) {
+    return d.type === 'array' ? value.map((item) => camelCaseConfig(d.element as AnySchema, item)) : value
+  }
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value
+  if (d.type === 'record') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, camelCaseConfig(d.valueType as AnySchema, v)]))
+  }
+  const shape = d.type === 'object' ? (d.shape as Record<string, AnySchema>) : undefined
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => {
+      const field = shape?.[k]
+      return [camel(k), field === undefined ? v : camelCaseConfig(field, v)]
+    }),
+  )
+}

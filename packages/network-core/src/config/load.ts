@@ -5,8 +5,8 @@ import { parse, TomlError } from 'smol-toml'
 import type { z } from 'zod'
 import { applyEnvOverrides } from './env.js'
 import { ConfigError, type ConfigIssue, expectedFromZod, formatPath, unknownKeyExpected } from './errors.js'
-import { shapeOf } from './introspect.js'
-import { type ConfigOf, type ConfigSchema, camelCaseKeys, networkConfigSchema } from './schema.js'
+import { camelCaseConfig, shapeOf } from './introspect.js'
+import { type ConfigOf, type ConfigSchema, networkConfigSchema } from './schema.js'
 
 interface Parsed<S extends ConfigSchema> {
   config?: ConfigOf<S>
@@ -81,7 +81,7 @@ export function collectConfig<S extends ConfigSchema>(tomlText: string, env: Nod
   }
   const result = schema.safeParse(data)
   if (result.success) {
-    return issues.length === 0 ? { config: camelCaseKeys(result.data) as ConfigOf<S>, issues, data } : { issues, data }
+    return issues.length === 0 ? { config: camelCaseConfig(schema, result.data) as ConfigOf<S>, issues, data } : { issues, data }
   }
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') continue // reported above, with suggestions

@@ -242,11 +242,13 @@ export type ConfigSchema = z.ZodObject
 
 type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S
 
-/** Deeply renames snake_case keys to camelCase at the type level. */
+/** Deeply renames snake_case keys to camelCase at the type level; a record's keys (user-chosen names) stay. */
 export type CamelCasedDeep<T> = T extends readonly (infer U)[]
   ? CamelCasedDeep<U>[]
   : T extends Record<string, unknown>
-    ? { [K in keyof T as K extends string ? CamelCase<K> : K]: CamelCasedDeep<T[K]> }
+    ? string extends keyof T
+      ? { [K in keyof T]: CamelCasedDeep<T[K]> }
+      : { [K in keyof T as K extends string ? CamelCase<K> : K]: CamelCasedDeep<T[K]> }
     : T
 
 /** The typed, camelCase configuration a schema produces. */
@@ -255,13 +257,4 @@ export type ConfigOf<S extends ConfigSchema> = CamelCasedDeep<z.output<S>>
 /** The configuration of the shared sections. */
 export type NetworkConfig = ConfigOf<typeof networkConfigSchema>
 
-/** Runtime counterpart of CamelCasedDeep. */
-export function camelCaseKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelCaseKeys)
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), camelCaseKeys(v)]),
-    )
-  }
-  return value
-}
+
