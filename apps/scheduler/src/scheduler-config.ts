@@ -48,6 +48,9 @@ export const schedulerConfigSchema = defineConfigSchema({
         .pipe(z.number().int().min(50))
         .prefault('1s')
         .meta({ description: 'Pending tasks are announced again this often until a worker takes them.' }),
+      max_result_size: sizeSchema()
+        .prefault('4GiB')
+        .meta({ description: 'Largest result file a worker may deliver (executors with result = "file"); kept under data_dir/payloads for the retention. Replicas sharing a postgres store must share that directory too.' }),
       max_input_size: sizeSchema()
         .pipe(z.number().int().min(1).max(1024 * 1024 * 1024))
         .prefault('64MiB')

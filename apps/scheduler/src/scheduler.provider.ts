@@ -12,13 +12,14 @@ export const schedulerProvider: FactoryProvider<Scheduler> = {
   provide: Scheduler,
   inject: [HYPHA_NODE, HYPHA_CONFIG, TASK_STORE, LEADERSHIP, TASK_GROUP, PinoLogger],
   useFactory: (node: HyphaNode, config: SchedulerConfig, store: TaskStore, leadership: Leadership, group: string | undefined, logger: PinoLogger) => {
-    const { lease, maxAttempts, announceInterval, maxInputSize, retention } = config.scheduler
+    const { lease, maxAttempts, announceInterval, maxInputSize, maxResultSize, retention } = config.scheduler
     const scheduler = new Scheduler(node, {
       store,
       leaseMs: lease,
       maxAttempts,
       announceIntervalMs: announceInterval,
       maxInputBytes: maxInputSize,
+      maxResultBytes: maxResultSize,
       retentionMs: retention,
       leadership,
       ...(group !== undefined ? { group } : {}),

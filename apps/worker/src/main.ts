@@ -1,7 +1,9 @@
 // hypha-worker: joins through the gateway (DHT client, relay reservations when unreachable,
 // DCUtR from createNode's worker role), offers for announced tasks it can run, executes them
-// (echo, sleep, sha256; no shell executor) and reports back.
+// (the built-ins echo, sleep and sha256, and the process executors of [worker.executors]) and
+// reports back; result files go to the scheduler over bulk transfer (payloads under work_dir).
 import 'reflect-metadata'
+import { join } from 'node:path'
 import { runNodeApp } from '@hypha/app-kit'
 import { TASK_TOPICS } from '@hypha/tasks'
 import { workerConfigSchema } from './worker-config.js'
@@ -13,4 +15,5 @@ await runNodeApp({
   schema: workerConfigSchema,
   roleModules: [WorkerModule],
   pubsubTopics: TASK_TOPICS,
+  bulkDirectory: (config) => join(config.worker.workDir, 'payloads'),
 })

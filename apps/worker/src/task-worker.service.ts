@@ -3,7 +3,8 @@
 // before the node disconnects. Task outcomes are logged and counted in the node's registry.
 import { type AppConfigOf, HYPHA_CONFIG, HYPHA_NODE, ShutdownService } from '@hypha/app-kit'
 import type { HyphaNode } from '@hypha/network-core'
-import { attachWorkerMetrics, Worker } from '@hypha/tasks'
+import { attachWorkerMetrics, builtinExecutors, createProcessExecutor, type Executor, Worker } from '@hypha/tasks'
+import { join, resolve } from 'node:path'
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { PinoLogger } from 'nestjs-pino'
 import type { workerConfigSchema } from './worker-config.js'
@@ -18,7 +19,11 @@ export class TaskWorkerService implements OnApplicationBootstrap {
     @Inject(ShutdownService) shutdown: ShutdownService,
     @Inject(PinoLogger) logger: PinoLogger,
   ) {
-    this.worker = new Worker(node, { capacity: config.worker.capacity, labels: config.worker.labels })
+    this.worker = new Worker(node, {
+      capacity: config.worker.capacity,
+      labels: config.worker.labels,
+      executors: executorsOf(config.worker),
+    })
     attachWorkerMetrics(this.worker, node.registry)
     logger.setContext('worker')
     this.worker.addEventListener('task:assigned', ({ detail }) => logger.info(detail, 'task assigned'))
@@ -34,4 +39,26 @@ export class TaskWorkerService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.worker.start()
   }
+}
+
+type WorkerSection = AppConfigOf<typeof workerConfigSchema>['worker']
+
+/** The built-ins (unless switched off) and a process executor per [worker.executors.<name>]. */
+export function executorsOf(worker: WorkerSection): Record<string, Executor> {
+  const executors: Record<string, Executor> = worker.builtinExecutors ? builtinExecutors() : {}
+  const workRoot = resolve(worker.workDir, 'attempts')
+  for (const [name, spec] of Object.entries(worker.executors)) {
+    executors[name] = createProcessExecutor(name, {
+      command: spec.command,
+      env: spec.env,
+      passEnv: spec.passEnv,
+      ...(spec.cwd !== undefined ? { cwd: resolve(spec.cwd) } : {}),
+      ...(spec.timeout !== undefined ? { timeoutMs: spec.timeout } : {}),
+      maxOutputBytes: spec.maxOutput,
+      graceMs: spec.grace,
+      result: spec.result,
+      stdin: spec.stdin,
+    }, { workRoot: join(workRoot, name) })
+  }
+  return executors
 }

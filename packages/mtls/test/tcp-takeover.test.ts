@@ -5,11 +5,13 @@ import type { Connection, MessageStream, MultiaddrConnection, SecuredConnection,
 import { defaultLogger } from '@libp2p/logger'
 import { tcp } from '@libp2p/tcp'
 import { streamPair } from '@libp2p/utils'
+import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { NodeIdentity } from '../src/index.js'
 import { mtlsEncrypter } from '../src/security/mtls-encrypter.js'
 import { takeOverTcpSocket } from '../src/security/socket-takeover.js'
 import { CaptureLog } from './fixtures/capture-log.js'
+import { createMtlsNode, echo } from './fixtures/nodes.js'
 import { TestPki } from './fixtures/test-pki.js'
 
 let pki: TestPki
@@ -64,11 +66,13 @@ function encrypterFor(identity: NodeIdentity): ReturnType<ReturnType<typeof mtls
   return mtlsEncrypter(identity)({ logger: defaultLogger(), upgrader })
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000, refresh?: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  await refresh?.()
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
+    await refresh?.()
   }
 }
 
@@ -130,4 +134,40 @@ describe('TLS on the TCP socket', () => {
     await waitFor(() => socketOf(server).destroyed && socketOf(client).destroyed, 'both sockets are destroyed')
     expect(server.status).not.toBe('open')
   })
+
+  it('closes a libp2p connection with FIN both ways, not a RST: the closer keeps the 4-tuple in TIME_WAIT', async () => {
+    // libp2p closes the TCP connection object directly; over the taken socket that bypassed TLS
+    // and ended in a RST (unread bytes at close), which lost data and broke hole punching
+    const [a, b] = await Promise.all([identity('fin-a'), identity('fin-b')])
+    const nodeA = await createMtlsNode(a, 'tcp')
+    const nodeB = await createMtlsNode(b, 'tcp')
+    cleanups.push(() => nodeA.stop(), () => nodeB.stop())
+    expect(await echo(nodeA, nodeB, 'before the close')).toBe('before the close')
+    const [connection] = nodeA.getConnections(nodeB.peerId)
+    const localPort = Number(connection?.remoteAddr.toString().split('/')[4])
+    expect(localPort).toBeGreaterThan(0)
+    const ourPort = await localPortTowards(localPort)
+    await nodeA.hangUp(nodeB.peerId)
+    await waitFor(() => timeWait.has(ourPort), 'the closer holds the connection in TIME_WAIT', 5_000, async () => {
+      timeWait = await timeWaitPorts()
+    })
+  })
 })
+
+let timeWait = new Set<number>()
+
+/** Local ports of IPv4 TCP sockets in TIME_WAIT (state 06 in /proc/net/tcp): only a FIN-closed connection gets there. */
+async function timeWaitPorts(): Promise<Set<number>> {
+  const lines = (await readFile('/proc/net/tcp', 'utf8')).trim().split('\n').slice(1)
+  return new Set(lines.map((line) => line.trim().split(/\s+/)).filter((f) => f[3] === '06').map((f) => Number.parseInt((f[1] as string).split(':')[1] as string, 16)))
+}
+
+/** The local port of the established loopback connection to `remotePort`. */
+async function localPortTowards(remotePort: number): Promise<number> {
+  const lines = (await readFile('/proc/net/tcp', 'utf8')).trim().split('\n').slice(1)
+  for (const fields of lines.map((line) => line.trim().split(/\s+/))) {
+    const remote = Number.parseInt((fields[2] as string).split(':')[1] as string, 16)
+    if (fields[3] === '01' && remote === remotePort) return Number.parseInt((fields[1] as string).split(':')[1] as string, 16)
+  }
+  throw new Error(`no established connection to port ${remotePort}`)
+}

@@ -31,6 +31,8 @@ export interface RunOptions<C extends NetworkConfig> {
   shutdownTimeoutMs?: number
   /** Largest JSON request body the role's HTTP API takes (default 100 KiB). */
   jsonBodyLimitBytes?: number
+  /** Gives the node bulk transfer (`node.bulk`) with its payloads in this directory. */
+  bulkDirectory?: string
   onReady?: (running: RunningApp<C>) => Promise<void> | void
 }
 
@@ -43,6 +45,7 @@ export async function runApp<C extends NetworkConfig>(options: RunOptions<C>): P
     node = await createNode(config, identity, options.role, {
       collectDefaultMetrics: true,
       ...(options.pubsubTopics !== undefined ? { pubsubTopics: options.pubsubTopics } : {}),
+      ...(options.bulkDirectory !== undefined ? { bulkDirectory: options.bulkDirectory } : {}),
     })
     await serveHealthProtocol(node, options.version)
     const hooksTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_OPTIONS.hooksTimeoutMs

@@ -29,6 +29,8 @@ export interface NodeAppOptions<S extends ConfigSchema> {
   version?: string
   /** Largest JSON request body of the role's HTTP API, from its config (default 100 KiB). */
   jsonBodyLimit?: (config: AppConfigOf<S>) => number
+  /** The node's bulk transfer directory, from its config (no bulk transfer when absent). */
+  bulkDirectory?: (config: AppConfigOf<S>) => string
   /** Budget of the role's shutdown hooks (default 10 s). */
   shutdownTimeoutMs?: number
   /** Defaults to process.env (HYPHA_CONFIG, HYPHA_LOG_LEVEL and the HYPHA_*__* overrides). */
@@ -128,6 +130,7 @@ async function cli<S extends ConfigSchema>(options: NodeAppOptions<S>, argv: rea
           ...(options.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: options.shutdownTimeoutMs } : {}),
           ...(options.onReady !== undefined ? { onReady: options.onReady } : {}),
           ...(options.jsonBodyLimit !== undefined ? { jsonBodyLimitBytes: options.jsonBodyLimit(config) } : {}),
+          ...(options.bulkDirectory !== undefined ? { bulkDirectory: options.bulkDirectory(config) } : {}),
         })
         return undefined
       }

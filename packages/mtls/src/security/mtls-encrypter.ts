@@ -19,7 +19,8 @@ import type { NodeIdentity } from '../identity/node-identity.js'
 import type { VerifiedPeer } from '../verify/chain-verifier.js'
 import { CertificateRefusedError, isRefusal } from '../verify/errors.js'
 import { readExactly } from './read-exactly.js'
-import { takeOverTcpSocket } from './socket-takeover.js'
+import { closeThroughTls, takeOverTcpSocket } from './socket-takeover.js'
+import { TlsSocketMessageStream } from './tls-socket-stream.js'
 import { VERDICT_HEADER_BYTES, decodeVerdictHeader, decodeVerdictText, encodeVerdict } from './verdict.js'
 
 export const MTLS_PROTOCOL = '/hypha/mtls/1.0.0'
@@ -66,7 +67,8 @@ class MtlsEncrypter implements ConnectionEncrypter {
       ALPNProtocols: [...muxers.keys(), 'libp2p'],
     }
     // TCP: TLS on the socket itself; anything else (relayed, protected): through a JS Duplex
-    const transport = takeOverTcpSocket(connection) ?? toNodeDuplex(connection)
+    const tcpSocket = takeOverTcpSocket(connection)
+    const transport = tcpSocket ?? toNodeDuplex(connection)
     const socket: TLSSocket = isServer
       ? new TLSSocketClass(transport, {
           ...tlsOptions,
@@ -95,9 +97,10 @@ class MtlsEncrypter implements ConnectionEncrypter {
         streamMuxer = muxers.get(socket.alpnProtocol)
       }
       this.#log('%s connection secured with %p', isServer ? 'inbound' : 'outbound', remote.peerId)
+      if (tcpSocket !== undefined) closeThroughTls(connection, socket)
       return {
         remotePeer: remote.peerId,
-        connection: toMessageStream(connection, socket),
+        connection: tcpSocket !== undefined ? new TlsSocketMessageStream(connection, socket) : toMessageStream(connection, socket),
         ...(streamMuxer !== undefined ? { streamMuxer } : {}),
       }
     } catch (err) {

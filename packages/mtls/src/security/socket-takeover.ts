@@ -20,12 +20,14 @@
 // has no socket to take and keeps the bridge.
 import { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
-import type { MessageStream } from '@libp2p/interface'
+import type { AbortOptions, MessageStream } from '@libp2p/interface'
+import { closeTlsGracefully } from './tls-socket-stream.js'
 
 /** The part of @libp2p/tcp's connection (and AbstractMessageStream) the takeover touches. */
 interface TcpMessageStream {
   socket: Socket
   readBuffer: { byteLength: number; subarray(): Uint8Array; consume(bytes: number): void }
+  sendClose(options?: AbortOptions): Promise<void>
 }
 
 function isTcpMessageStream(connection: MessageStream): connection is MessageStream & TcpMessageStream {
@@ -34,7 +36,8 @@ function isTcpMessageStream(connection: MessageStream): connection is MessageStr
     candidate.socket instanceof Socket &&
     !(candidate.socket instanceof TLSSocket) &&
     !candidate.socket.destroyed &&
-    typeof candidate.readBuffer?.consume === 'function'
+    typeof candidate.readBuffer?.consume === 'function' &&
+    typeof candidate.sendClose === 'function'
   )
 }
 
@@ -55,4 +58,17 @@ export function takeOverTcpSocket(connection: MessageStream): Socket | undefined
     socket.unshift(pending)
   }
   return socket
+}
+
+/**
+ * Once TLS owns the socket, the TCP connection's own graceful close must go through TLS too.
+ * libp2p closes a connection's maConn directly (alongside its muxer), and @libp2p/tcp's
+ * sendClose() is `socket.destroySoon()` on the net.Socket: a bare FIN under TLS, then the file
+ * descriptor closed with the peer's last bytes unread, which the kernel turns into a RST (it lost
+ * data in flight and broke TCP hole punching, see tls-socket-stream.ts). A reset (sendReset,
+ * `resetAndDestroy()` on the TCP handle) stays as it is: it is meant to be abrupt.
+ */
+export function closeThroughTls(connection: MessageStream, tlsSocket: TLSSocket): void {
+  if (!isTcpMessageStream(connection)) return
+  connection.sendClose = (options?: AbortOptions) => closeTlsGracefully(tlsSocket, options)
 }
