@@ -56,7 +56,11 @@ ENV HYPHA_ROLE=scheduler \
 VOLUME /data
 
 FROM runtime AS worker
-ENV HYPHA_ROLE=worker
+# job attempt directories and result files waiting for delivery ([worker] work_dir): writable by
+# the node user, and a volume (a job may write gigabytes; keep them off the container layer)
+ENV HYPHA_ROLE=worker \
+    HYPHA_WORKER__WORK_DIR=/data/work
+VOLUME /data
 
 # hypha-certutil alone (the compose `pki` service)
 FROM runtime AS certutil

@@ -1,5 +1,7 @@
 // The configuration file of each stack node: only what the stack decides (files, addresses,
 // bootstrap, role settings); every other key keeps its default (`hypha-<role> init` shows them).
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { IdentityFiles } from '@hypha/mtls'
 
 export type StackRole = 'gateway' | 'scheduler' | 'worker'
@@ -47,4 +49,27 @@ export function stackConfigText(node: StackNodeConfig): string {
   )
   if (node.extra !== undefined) lines.push(node.extra.trim(), '')
   return lines.join('\n')
+}
+
+/** Where the demo jobs of the stack's workers live (packages/local-stack/jobs, from dist/src). */
+export const DEMO_JOBS_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url))
+
+/**
+ * The process executors every stack worker runs besides the built-ins: real programs, declared
+ * the way an operator would. `digest` hashes its input with progress over the job bridge (a JSON
+ * result); `blob` writes N MiB (a result file, delivered over bulk transfer). Run by this
+ * Node.js: the one interpreter the stack can count on.
+ */
+export function demoExecutorsToml(node: string = process.execPath, jobs: string = DEMO_JOBS_DIR): string {
+  return [
+    '# Process executors: a command per attempt, in its own directory (docs/services.md)',
+    '[worker.executors.digest]',
+    `command = ${list([node, join(jobs, 'digest.mjs')])}`,
+    'timeout = "1m"',
+    '',
+    '[worker.executors.blob]',
+    `command = ${list([node, join(jobs, 'blob.mjs')])}`,
+    'result = "file"',
+    'timeout = "5m"',
+  ].join('\n')
 }

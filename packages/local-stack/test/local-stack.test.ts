@@ -84,6 +84,50 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     expect((list as Task[]).map((t) => t.id)).toEqual(expect.arrayContaining(Object.values(ids)))
   }, 60_000)
 
+  it('runs the configured process executors: progress over the job bridge, a JSON result, a result file streamed back with its sha256', async () => {
+    const input = randomBytes(300 * 1024)
+    const digestId = await submit({ executor: 'digest', input: { base64: input.toString('base64') } })
+    const blobId = await submit({ executor: 'blob', input: '8' })
+    const digest = await finished(digestId)
+    expect(digest).toMatchObject({ state: 'succeeded', result: { bytes: input.byteLength, sha256: createHash('sha256').update(input).digest('hex') } })
+    expect((await http(`/tasks/${digestId}/result`)).body).toEqual({ result: digest.result })
+    const hashed = logs.find((l) => l.node === 'scheduler' && l.fields.task === digestId && l.msg === 'task succeeded')
+    expect(hashed).toBeDefined()
+
+    const blob = (await finished(blobId)) as Task & { resultPayload?: { size: number; sha256: string } }
+    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('8').digest()))
+    const expected = createHash('sha256')
+    for (let i = 0; i < 8; i++) expected.update(block)
+    const sha256 = expected.digest('hex')
+    expect(blob).toMatchObject({ state: 'succeeded', resultPayload: { size: 8 * 1024 * 1024, sha256 } })
+    const response = await fetch(`${stack.scheduler.url}/tasks/${blobId}/result`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/octet-stream')
+    expect(response.headers.get('x-hypha-sha256')).toBe(sha256)
+    expect(createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex')).toBe(sha256)
+
+    // a job that fails says why
+    const bad = await finished(await submit({ executor: 'blob', input: 'lots', maxAttempts: 1 }))
+    expect(bad).toMatchObject({ state: 'failed' })
+    expect(bad.error).toContain('blob exited with code 2: blob expects a whole number of MiB from 1 to 1024, got "lots"')
+    expect((await http(`/tasks/${bad.id}/result`)).status).toBe(404)
+  }, 60_000)
+
+  it('cancels a running task (DELETE /tasks/:id) and refuses to cancel a finished one', async () => {
+    const id = await submit({ executor: 'sleep', input: '60000' })
+    await waitFor(async () => ((await http(`/tasks/${id}`)).body.state === 'running' ? true : undefined), 20_000, 'the task to run')
+    const cancelled = await http(`/tasks/${id}?reason=changed%20my%20mind`, { method: 'DELETE' })
+    expect(cancelled).toMatchObject({ status: 200, body: { id, state: 'failed', error: 'cancelled: changed my mind' } })
+    // the worker learns at its next renewal and stops the job
+    await waitFor(
+      async () => logs.find((l) => l.msg === 'task finished' && l.fields.taskId === id && l.fields.outcome === 'lease-lost'),
+      10_000,
+      'the worker to stop the cancelled task',
+    )
+    expect((await http(`/tasks/${id}`, { method: 'DELETE' })).status).toBe(409)
+    expect((await http('/tasks/no-such-task', { method: 'DELETE' })).status).toBe(404)
+  }, 60_000)
+
   it('answers bad requests with clear errors and keeps idempotent ids', async () => {
     const invalid = await http('/tasks', { json: { executor: 'Bad Name', input: 1, extra: true } })
     expect(invalid.status).toBe(400)
@@ -128,7 +172,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     }
     const { body: workers } = await http('/workers')
     expect((workers as Array<{ id: string }>).map((w) => w.id).sort()).toEqual(stack.workers.map((w) => w.info.peerId).sort())
-    expect(workers[0]).toMatchObject({ executors: expect.arrayContaining(['echo', 'sleep', 'sha256']), capacity: 2, connection: expect.any(String), lastSeen: expect.any(Number) })
+    expect(workers[0]).toMatchObject({ executors: expect.arrayContaining(['echo', 'sleep', 'sha256', 'digest', 'blob']), capacity: 2, connection: expect.any(String), lastSeen: expect.any(Number) })
   }, 30_000)
 
   it('never gives a task to a worker of a foreign CA', async () => {
