@@ -20,6 +20,7 @@ export const schedulerProvider: FactoryProvider<Scheduler> = {
       announceIntervalMs: announceInterval,
       maxInputBytes: maxInputSize,
       maxResultBytes: maxResultSize,
+      allowRolelessPeers: config.security.allowRolelessPeers,
       retentionMs: retention,
       leadership,
       ...(group !== undefined ? { group } : {}),
@@ -36,6 +37,7 @@ export const schedulerProvider: FactoryProvider<Scheduler> = {
     scheduler.addEventListener('task:succeeded', ({ detail }) =>
       logger.info({ task: detail.id, worker: detail.worker, attempts: detail.attempts }, 'task succeeded'))
     scheduler.addEventListener('protocol:error', ({ detail }) => logger.warn(detail, 'task protocol error'))
+    scheduler.addEventListener('role:refused', ({ detail }) => logger.warn(detail, 'peer refused for its role'))
     return scheduler
   },
 }

@@ -23,6 +23,7 @@ export class TaskWorkerService implements OnApplicationBootstrap {
       capacity: config.worker.capacity,
       labels: config.worker.labels,
       executors: executorsOf(config.worker),
+      allowRolelessPeers: config.security.allowRolelessPeers,
     })
     attachWorkerMetrics(this.worker, node.registry)
     logger.setContext('worker')
@@ -33,6 +34,7 @@ export class TaskWorkerService implements OnApplicationBootstrap {
       else logger.warn(summary, 'task finished')
     })
     this.worker.addEventListener('protocol:error', ({ detail }) => logger.warn(detail, 'task protocol error'))
+    this.worker.addEventListener('role:refused', ({ detail }) => logger.warn(detail, 'peer refused for its role'))
     shutdown.register('task worker', () => this.worker.stop())
   }
 

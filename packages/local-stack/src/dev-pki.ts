@@ -31,8 +31,18 @@ export function identityFilesOf(pki: DevPkiLayout, name: string): IdentityFiles 
   }
 }
 
-/** Makes the CA on first use and a certificate for every node that lacks one; returns what it created. */
-export async function ensureDevPki(pki: DevPkiLayout, nodes: readonly string[]): Promise<string[]> {
+/** A node of the dev PKI: its name and the role its certificate grants. */
+export interface DevPkiNode {
+  name: string
+  role: 'gateway' | 'scheduler' | 'worker'
+}
+
+/**
+ * Makes the CA on first use and a certificate for every node that lacks one, with the node's
+ * role in it (so the stack runs with roles enforced where a certificate has one); returns what
+ * it created.
+ */
+export async function ensureDevPki(pki: DevPkiLayout, nodes: readonly DevPkiNode[]): Promise<string[]> {
   const created: string[] = []
   const { dir, organisation: org } = pki
   const caCert = join(dir, `${org}-ca-cert.pem`)
@@ -43,9 +53,9 @@ export async function ensureDevPki(pki: DevPkiLayout, nodes: readonly string[]):
     await certutilRun(['org', '--root-cert', join(dir, `${org}-root-ca-cert.pem`), '--root-key', join(dir, `${org}-root-ca-key.pem`), '-o', org, '-d', dir])
     created.push(`${org} root and organisation CA`)
   }
-  for (const name of nodes) {
+  for (const { name, role } of nodes) {
     if (existsSync(identityFilesOf(pki, name).cert)) continue
-    await certutilRun(['node', '-n', name, '--ca-cert', caCert, '--ca-key', caKey, '-s', '127.0.0.1,localhost', '-d', dir])
+    await certutilRun(['node', '-n', name, '--role', role, '--ca-cert', caCert, '--ca-key', caKey, '-s', '127.0.0.1,localhost', '-d', dir])
     created.push(name)
   }
   return created

@@ -10,7 +10,7 @@ import { withTimeout } from '@hypha/app-kit/testing'
 import type { IdentityFiles } from '@hypha/mtls'
 import { ensureDevPki, identityFilesOf } from './dev-pki.js'
 import { type LogLine, NodeProcess, type ReadyInfo } from './node-process.js'
-import { type StackRole, stackConfigText } from './stack-config.js'
+import { demoExecutorsToml, type StackRole, stackConfigText } from './stack-config.js'
 
 export interface LocalStackOptions {
   /** Where the PKI (`pki/`), the configs (`<name>.toml`) and the logs (`logs/`) live. */
@@ -88,7 +88,11 @@ export class LocalStack {
     try {
       const workers = options.workers ?? 2
       await mkdir(join(stack.dir, 'logs'), { recursive: true })
-      await ensureDevPki(stack.#pki, ['gateway', 'scheduler', ...Array.from({ length: workers }, (_, i) => `worker-${i + 1}`)])
+      await ensureDevPki(stack.#pki, [
+        { name: 'gateway', role: 'gateway' },
+        { name: 'scheduler', role: 'scheduler' },
+        ...Array.from({ length: workers }, (_, i) => ({ name: `worker-${i + 1}`, role: 'worker' as const })),
+      ])
       const gateway = await stack.#launch('gateway', 'gateway', {})
       // both transports, QUIC first: what a node dials first
       stack.#bootstrap = loopbackAddresses(gateway.info)
@@ -125,7 +129,7 @@ export class LocalStack {
 
   /** Starts one more worker; with `waitReady: false` returns its process without waiting. */
   async addWorker(name: string, options: AddWorkerOptions = {}): Promise<StackNode | NodeProcess> {
-    if (options.identity === undefined) await ensureDevPki(this.#pki, [name])
+    if (options.identity === undefined) await ensureDevPki(this.#pki, [{ name, role: 'worker' }])
     if (options.waitReady === false) {
       const { process } = await this.#spawn(name, 'worker', options)
       this.#unready.set(name, process)
@@ -136,7 +140,7 @@ export class LocalStack {
 
   /** Starts one more scheduler replica (with a shared store: a standby), ready when it returns. */
   async addScheduler(name: string): Promise<StackNode> {
-    await ensureDevPki(this.#pki, [name])
+    await ensureDevPki(this.#pki, [{ name, role: 'scheduler' }])
     return this.#launch(name, 'scheduler', {})
   }
 
@@ -196,7 +200,7 @@ export class LocalStack {
           p2pPort: ports.p2p,
           httpPort: ports.http,
           bootstrap: options.bootstrap ?? (role === 'gateway' ? [] : this.#bootstrap),
-          ...(role === 'worker' ? { extra: `[worker]\n${options.workerToml ?? 'capacity = 2'}` } : {}),
+          ...(role === 'worker' ? { extra: `[worker]\n${options.workerToml ?? 'capacity = 2'}\n\n${demoExecutorsToml()}` } : {}),
         }),
       )
     }

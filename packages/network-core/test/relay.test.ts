@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { defineProtocol } from '../src/messaging/request-response/index.js'
 import { isCircuitAddress, transportOf } from '../src/connection/addresses.js'
 import type { HyphaNode } from '../src/node/hypha-node.js'
-import { useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
+import { TestNetwork, useTestNetwork, addressOf, waitFor } from '../src/testing/test-network.js'
 
 const Echo = defineProtocol('/test/echo/1.0.0', {
   request: z.object({ text: z.string() }),
@@ -81,4 +81,36 @@ it('a NATed node (reachability auto, default check interval) holds its reservati
   // the circuit transport's own discovery refuses the first listen ("had enough relays"); the
   // keeper retries in ~250 ms instead of after two 10 s checks (a 20 s wait before this fix)
   await waitFor(() => worker.health().reservationHeld, 'the worker holds a reservation', 5_000)
+})
+
+it('reserves only on a relay whose certificate is a gateway certificate, and refuses circuits through another', async () => {
+  // node-0: a worker certificate on a node running a relay; node-1: a gateway certificate
+  const roleNet = await TestNetwork.create(4, { roles: { 0: ['worker'], 1: ['gateway'], 2: ['worker'], 3: ['scheduler'] } })
+  try {
+    const fakeRelay = await roleNet.start({ role: 'gateway', transports: 'tcp' })
+    const realRelay = await roleNet.start({ role: 'gateway', transports: 'tcp' })
+    const worker = await roleNet.start({
+      role: 'worker',
+      transports: 'tcp',
+      bootstrap: [addressOf(fakeRelay, 'tcp')],
+      toml: { 'network.nat': { reachability: 'private', reservation_check_interval: '200ms', hole_punching: false } },
+    })
+    await waitFor(() => worker.libp2p.getConnections(fakeRelay.peerId).length > 0, 'the worker is connected to the non-gateway relay')
+    // connected to both, first to the one that is no gateway: the reservation goes to the gateway
+    await worker.dial(multiaddr(addressOf(realRelay, 'tcp')))
+    await waitFor(() => worker.health().reservationHeld, 'the worker holds a relay reservation')
+    const circuits = worker.getMultiaddrs().filter(isCircuitAddress).map(String)
+    expect(circuits.length).toBeGreaterThan(0)
+    for (const address of circuits) {
+      expect(address).toContain(realRelay.peerId.toString())
+      expect(address).not.toContain(fakeRelay.peerId.toString())
+    }
+    // a dial through the non-gateway relay is refused before it starts
+    const dialler = await roleNet.start({ role: 'scheduler', transports: 'tcp', bootstrap: [addressOf(fakeRelay, 'tcp')] })
+    await waitFor(() => dialler.libp2p.getConnections(fakeRelay.peerId).length > 0, 'the dialler is connected to the non-gateway relay')
+    const throughFake = multiaddr(`${addressOf(fakeRelay, 'tcp')}/p2p-circuit/p2p/${worker.peerId.toString()}`)
+    await expect(dialler.dial(throughFake)).rejects.toThrow()
+  } finally {
+    await roleNet.cleanup()
+  }
 })

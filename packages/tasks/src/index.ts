@@ -4,6 +4,7 @@ export * from './protocol/messages.js'
 export { InputFetchError, fetchInput, serveInput } from './protocol/input-stream.js'
 export { relayTaskTopics } from './protocol/relay-topics.js'
 export { canRun, meetsRequirements } from './protocol/requirements.js'
+export { type PeerRoleSource, RoleCheck, type RoleRefusal, type TaskRole } from './protocol/roles.js'
 export {
   emptyCounts,
   FINISHED_STATES,

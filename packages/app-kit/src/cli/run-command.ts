@@ -9,6 +9,7 @@ import { type AppLogger, securityLogOf } from '../logging/logger.js'
 import { serveHealthProtocol } from '../network/health-protocol.js'
 import { DEFAULT_SHUTDOWN_OPTIONS } from '../shutdown/shutdown.service.js'
 import { installShutdown } from '../shutdown/signals.js'
+import { UsageError } from './errors.js'
 import { loadIdentity } from './identity.js'
 
 export interface RunningApp<C extends NetworkConfig = NetworkConfig> {
@@ -39,6 +40,12 @@ export interface RunOptions<C extends NetworkConfig> {
 export async function runApp<C extends NetworkConfig>(options: RunOptions<C>): Promise<RunningApp<C>> {
   const { config, logger } = options
   const identity = await loadIdentity(config, { watch: true, log: securityLogOf(logger) })
+  // a certificate with roles is for those roles only: peers would refuse this node anyway
+  if (identity !== undefined && identity.roles.size > 0 && !identity.roles.has(options.role)) {
+    const granted = [...identity.roles].join(', ')
+    identity.close()
+    throw new UsageError(`${config.security.cert ?? 'the certificate'} grants the role(s) ${granted}, not ${options.role}: issue this node a certificate with --role ${options.role}`)
+  }
   let node: HyphaNode | undefined
   let app: INestApplication | undefined
   try {

@@ -5,7 +5,10 @@ import { X509Certificate } from 'node:crypto'
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { certificatesToPem } from '../pki/pem.js'
+import { rolesOfCertificate } from '../pki/roles.js'
+import { CertificateVerifier } from '../verify/chain-verifier.js'
 import { peerIdOfCertificate } from '../verify/peer-id.js'
+import { RevocationList } from '../verify/revocation.js'
 import type { InspectResult } from './inspect.js'
 import {
   certutil,
@@ -160,6 +163,23 @@ describe('hypha-certutil root -> org -> node', () => {
     expect(key.stdout).not.toContain('PRIVATE KEY')
   })
 
+  it('--role puts the roles in the certificate as urn:hypha:role URIs; inspect and the verifier read them back', async () => {
+    const made = await ok('node', '-n', 'sched-1', '-r', 'scheduler', '--role', 'gateway', '--ca-cert', join(pki, 'acme-ca-cert.pem'), '--ca-key', join(pki, 'acme-ca-key.pem'), '-d', nodes)
+    expect(made.stdout).toContain('roles: scheduler, gateway')
+    const [leafDer] = await readCertificateDers(join(nodes, 'sched-1-cert.pem'))
+    const leaf = new X509Certificate(leafDer as Uint8Array)
+    expect(leaf.subjectAltName).toContain('URI:urn:hypha:role:scheduler')
+    expect([...rolesOfCertificate(leaf)].sort()).toEqual(['gateway', 'scheduler'])
+    const json = JSON.parse((await ok('inspect', '--json', join(nodes, 'sched-1-cert.pem'))).stdout) as InspectResult
+    expect(json.certificates[0]?.roles?.sort()).toEqual(['gateway', 'scheduler'])
+    expect((await ok('inspect', join(nodes, 'sched-1-cert.pem'))).stdout).toMatch(/^ {2}roles: +scheduler, gateway$/m)
+    // the node of the first test has none
+    expect(nodeStdout).toContain('roles: (none: a roleless certificate)')
+    const verifier = new CertificateVerifier({ trustAnchors: (await readCertificateDers(join(pki, 'acme-ca-trust.pem'))).map((d) => new X509Certificate(d)), revocation: RevocationList.empty() })
+    const verified = await verifier.verify(await readCertificateDers(join(nodes, 'sched-1-cert.pem')))
+    expect([...verified.roles].sort()).toEqual(['gateway', 'scheduler'])
+  })
+
   it('a node issued by the root directly gets only its own certificate, and the root as trust', async () => {
     const out = join(dir, 'direct')
     await ok(
@@ -307,6 +327,7 @@ describe('hypha-certutil command line errors', () => {
       [['node', '-n', 'a', '--ca-cert', 'x'], /node: missing required option --ca-key/],
       [['root', '-o', '../escape'], /-o\/--organization '\.\.\/escape' must not contain a path separator/],
       [['inspect'], /inspect: expected one FILE, got 0/],
+      [['node', '-n', 'a', '--role', 'admin', '--ca-cert', 'x', '--ca-key', 'y'], /-r\/--role 'admin' is not a role: expected gateway, scheduler, worker/],
     ]
     for (const [argv, message] of cases) {
       const result = await certutil(...argv)

@@ -13,6 +13,7 @@ import { PROGRAM, print } from './console.js'
 import { CliError, errorMessage, UsageError } from './errors.js'
 import { readInput } from './files.js'
 import { dn, isSelfSigned, toPeculiar } from './material.js'
+import { rolesOfCertificate } from '../pki/roles.js'
 
 export interface CertificateInfo {
   subject: string
@@ -28,6 +29,8 @@ export interface CertificateInfo {
   subjectAltNames: string[]
   /** Only for a node (non-CA) Ed25519 certificate. */
   peerId?: string
+  /** Only for a node certificate: the roles it grants (empty: roleless). */
+  roles?: string[]
   sha256: string
 }
 
@@ -132,6 +135,7 @@ function certificateInfo(certificate: X509Certificate, now: Date): CertificateIn
   if (!certificate.ca && keyType === 'ed25519') {
     info.peerId = peerIdOfCertificate(certificate).toString()
   }
+  if (!certificate.ca) info.roles = [...rolesOfCertificate(certificate)]
   return info
 }
 
@@ -180,6 +184,9 @@ function printText(result: InspectResult): void {
     row('SANs', c.subjectAltNames.length === 0 ? '(none)' : c.subjectAltNames.join(', '))
     if (c.peerId !== undefined) {
       row('PeerId', c.peerId)
+    }
+    if (c.roles !== undefined) {
+      row('roles', c.roles.length === 0 ? '(none: roleless)' : c.roles.join(', '))
     }
     row('SHA-256', c.sha256)
   })

@@ -6,6 +6,7 @@ import type { X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { createNodeCertificate, exportPrivateKeyPem } from '../pki/authority.js'
+import { isCertificateRole, NODE_ROLES } from '../pki/roles.js'
 import { nodeFileNames, trustBundleSiblingOf } from '../pki/output-files.js'
 import { CertificateVerifier } from '../verify/chain-verifier.js'
 import { isRefusal } from '../verify/errors.js'
@@ -31,6 +32,7 @@ const OPTIONS = {
   'ca-cert': { type: 'string' },
   'ca-key': { type: 'string' },
   san: { type: 'string', short: 's', multiple: true },
+  role: { type: 'string', short: 'r', multiple: true },
   key: { type: 'string' },
   trust: { type: 'string' },
   dir: { type: 'string', short: 'd' },
@@ -52,6 +54,10 @@ export async function runNode(argv: string[]): Promise<number> {
       throw new UsageError(`${flag} '${value}' is neither a DNS name nor an IP address (it goes into the certificate's SANs)`)
     }
   }
+  const roles = splitList(values.role)
+  for (const role of roles) {
+    if (!isCertificateRole(role)) throw new UsageError(`-r/--role '${role}' is not a role: expected ${NODE_ROLES.join(', ')}`)
+  }
   const days = parseDays(values.days)
   const dir = values.dir ?? '.'
   const names = nodeFileNames(name)
@@ -63,6 +69,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const issued = await createNodeCertificate(ca.issuer, {
     name,
     subjectAltNames,
+    roles: roles.filter(isCertificateRole),
     days,
     keys: existingKey === undefined ? undefined : { privateKey: existingKey.privateKey, publicKey: existingKey.publicKey },
   })
@@ -91,6 +98,7 @@ export async function runNode(argv: string[]): Promise<number> {
   }
   print(`node "${name}" valid until ${new Date(leaf.validTo).toISOString()}`)
   print(`PeerId: ${peerIdOfCertificate(leaf).toString()}`)
+  print(`roles: ${roles.length > 0 ? [...new Set(roles)].join(', ') : '(none: a roleless certificate)'}`)
   return 0
 }
 

@@ -21,7 +21,7 @@ export const COMMAND_USAGE = {
     -d, --dir DIR            output directory (default .)
         --days N             validity in days (default 1825)
         --force              replace an existing key file`,
-  node: `${PROGRAM} node -n NAME --ca-cert FILE --ca-key FILE [-s SAN,...] [--key FILE] [--trust FILE]
+  node: `${PROGRAM} node -n NAME --ca-cert FILE --ca-key FILE [-r ROLE,...] [-s SAN,...] [--key FILE] [--trust FILE]
                    [-d DIR] [--days N] [--force]
   Create a node certificate signed by a CA. Writes DIR/NAME-cert.pem (the node certificate,
   then the issuing CA unless it is the root), DIR/NAME-key.pem and DIR/NAME-trust.pem (the CA
@@ -29,6 +29,9 @@ export const COMMAND_USAGE = {
     -n, --name NAME          node name: common name, a DNS name and the file name prefix
         --ca-cert FILE       issuing CA certificate (organisation CA, or the root)
         --ca-key FILE        issuing CA private key
+    -r, --role ROLE,...      what the node may do: gateway, scheduler, worker (repeatable); put
+                             in the certificate as URI SANs urn:hypha:role:ROLE. Without one the
+                             certificate is roleless (accepted only where security.allow_roleless_peers)
     -s, --san SAN,...        extra DNS names or IP addresses (repeatable)
         --key FILE           certify this existing Ed25519 key (renewal keeps the PeerId)
         --trust FILE         CA chain up to the root for NAME-trust.pem (default: the CA itself

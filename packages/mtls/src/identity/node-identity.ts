@@ -13,6 +13,7 @@ import type { StaleCrl } from '../verify/revocation.js'
 import { type IdentityFiles, type IdentityMaterial, type LoadIdentityOptions, loadIdentityMaterial } from './identity-material.js'
 import { PeerRegistry } from './peer-registry.js'
 import { type SecurityLog, stderrSecurityLog } from './security-log.js'
+import { type CertificateRole, rolesOfCertificate } from '../pki/roles.js'
 
 export interface NodeIdentityEvents {
   /** New material is in force; connections are re-checked against it. */
@@ -94,6 +95,20 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
 
   get secureContext(): SecureContext {
     return this.#secureContext
+  }
+
+  /** The roles this node's own certificate grants (empty: a roleless certificate). */
+  get roles(): ReadonlySet<CertificateRole> {
+    return rolesOfCertificate(this.#material.leaf)
+  }
+
+  /**
+   * The roles a connected peer's verified certificate grants (empty: roleless); undefined when
+   * this node has not verified that peer (not connected, or admission still running).
+   */
+  rolesOf(peer: PeerId | string): ReadonlySet<CertificateRole> | undefined {
+    const id = typeof peer === 'string' ? peer : peer.toString()
+    return this.peers.verifiedById(id)?.roles
   }
 
   /** Re-reads every file; on success swaps the material atomically, on failure keeps the old one. */

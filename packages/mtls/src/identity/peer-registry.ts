@@ -24,6 +24,10 @@ export class PeerRegistry {
     return this.#verified.get(peerId.toString())
   }
 
+  verifiedById(peerId: string): VerifiedPeer | undefined {
+    return this.#verified.get(peerId)
+  }
+
   allVerified(): VerifiedPeer[] {
     return [...this.#verified.values()]
   }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { decodePemBlocks, encodePem, toArrayBuffer } from './pem.js'
 import { ED25519, nodeCrypto, subtle, x509 } from './x509.js'
+import { type CertificateRole, roleUri } from './roles.js'
 
 const DAY_MS = 86_400_000
 /** Certificates are back-dated a little so that clocks a few minutes apart still agree. */
@@ -46,6 +47,8 @@ export interface NodeCertificateOptions extends Validity {
   subjectAltNames?: string[]
   /** Certify an existing key pair (same-key renewal) instead of generating one. */
   keys?: CryptoKeyPair
+  /** The roles the certificate grants (URI SANs `urn:hypha:role:<role>`); none: a roleless certificate. */
+  roles?: readonly CertificateRole[]
 }
 
 export async function generateEd25519KeyPair(): Promise<CryptoKeyPair> {
@@ -97,9 +100,10 @@ export async function createNodeCertificate(
   const keys = options.keys ?? (await generateEd25519KeyPair())
   const organisation = issuer.certificate.subjectName.getField('O')[0]
   const names = [options.name, ...(options.subjectAltNames ?? [])]
-  const altNames = [...new Set(names)].map((value) =>
-    isIP(value) !== 0 ? { type: 'ip' as const, value } : { type: 'dns' as const, value },
-  )
+  const altNames = [
+    ...[...new Set(names)].map((value) => (isIP(value) !== 0 ? { type: 'ip' as const, value } : { type: 'dns' as const, value })),
+    ...[...new Set(options.roles ?? [])].map((role) => ({ type: 'url' as const, value: roleUri(role) })),
+  ]
   const certificate = await issue(issuer, keys.publicKey, {
     subject: distinguishedName({ CN: options.name, O: organisation }),
     validity: validityWindow(options, 365),

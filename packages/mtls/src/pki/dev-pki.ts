@@ -13,6 +13,7 @@ import {
   exportPrivateKeyPem,
 } from './authority.js'
 import { certificatesToPem, crlToPem } from './pem.js'
+import type { CertificateRole } from './roles.js'
 
 export interface DevPkiOptions {
   dir: string
@@ -20,6 +21,8 @@ export interface DevPkiOptions {
   nodes: readonly string[]
   /** Extra subject alternative names for every node certificate. */
   subjectAltNames?: string[]
+  /** The roles each node's certificate grants (a node not listed gets a roleless certificate). */
+  roles?: Readonly<Record<string, readonly CertificateRole[]>>
 }
 
 export interface DevPki {
@@ -54,7 +57,8 @@ export async function writeDevPki(options: DevPkiOptions): Promise<DevPki> {
 
   const nodes: Record<string, IdentityFiles> = {}
   for (const name of options.nodes) {
-    const issued = await createNodeCertificate(caIssuer, { name, subjectAltNames: options.subjectAltNames ?? [] })
+    const roles = options.roles?.[name]
+    const issued = await createNodeCertificate(caIssuer, { name, subjectAltNames: options.subjectAltNames ?? [], ...(roles !== undefined ? { roles } : {}) })
     const cert = join(dir, `${name}-cert.pem`)
     const key = join(dir, `${name}-key.pem`)
     await writeFile(cert, certificatesToPem([der(issued.certificate), der(ca.certificate)]))

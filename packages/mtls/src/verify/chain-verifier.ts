@@ -7,12 +7,15 @@ import type { PeerId } from '@libp2p/interface'
 import { CertificateRefusedError, isRefusal } from './errors.js'
 import { peerIdOfCertificate } from './peer-id.js'
 import type { RevocationList } from './revocation.js'
+import { type CertificateRole, rolesOfCertificate } from '../pki/roles.js'
 
 /** Longer chains than this are refused: our hierarchy is root -> org -> node. */
 const MAX_CHAIN_DEPTH = 6
 
 export interface VerifiedPeer {
   peerId: PeerId
+  /** What the leaf certificate allows the peer to do (empty: a roleless certificate). */
+  roles: ReadonlySet<CertificateRole>
   leaf: X509Certificate
   /** Leaf up to the top of the verified path (a trust anchor). */
   path: X509Certificate[]
@@ -61,7 +64,7 @@ export class CertificateVerifier {
       }
       const path = this.#buildPath(leaf, chain.slice(1))
       await this.#checkPath(path)
-      return { peerId, leaf, path }
+      return { peerId, roles: rolesOfCertificate(leaf), leaf, path }
     } catch (err) {
       if (isRefusal(err)) {
         err.peerId ??= peerId

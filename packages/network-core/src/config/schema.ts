@@ -185,6 +185,10 @@ const securitySection = z
       .optional()
       .meta({ description: 'PEM file: the trusted root CA bundle (required for mtls).', example: 'certs/trust.pem' }),
     crl: z.array(z.string().min(1)).prefault([]).meta({ description: 'PEM files: certificate revocation lists.' }),
+    allow_roleless_peers: z
+      .boolean()
+      .prefault(true)
+      .meta({ description: 'Accept peers whose certificate names no role (urn:hypha:role:<role> SAN; issued before roles) as any role. Turn off once every certificate has its role: then only schedulers announce and assign, only workers offer and report.' }),
     refusal_backoff: durationSchema()
       .prefault('1s')
       .meta({ description: 'After a certificate refusal (either side), wait this long before dialling the peer again; doubles per refusal (+-20% jitter).' }),

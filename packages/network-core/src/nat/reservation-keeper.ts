@@ -5,7 +5,7 @@
 // relays with a DHT random walk which, on a small network, spins without yielding and freezes
 // the process. Because js-libp2p never re-reserves after a relay restart (js-libp2p #3601), a
 // node that needs a reservation but has shown no circuit address for two checks listens again.
-import type { ComponentLogger, Libp2pEvents, Logger, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { isPrivate } from '@libp2p/utils'
@@ -19,6 +19,8 @@ export interface ReservationKeeperInit {
   checkIntervalMs: number
   /** Cap on extra listeners opened to recover lost reservations (each one is a reservation attempt). */
   maxRecoveries?: number
+  /** Whether a connected relay may be reserved on (its role): false skips it. @default every relay */
+  mayReserveOn?: (peer: PeerId) => boolean
 }
 
 export interface ReservationKeeperComponents {
@@ -54,7 +56,7 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   constructor(components: ReservationKeeperComponents, init: ReservationKeeperInit) {
     super()
     this.#components = components
-    this.#init = { maxRecoveries: 20, ...init }
+    this.#init = { maxRecoveries: 20, mayReserveOn: () => true, ...init }
     this.#log = components.logger.forComponent('hypha:nat:reservations')
   }
 
@@ -141,6 +143,8 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   async connectedRelay(): Promise<Multiaddr | undefined> {
     for (const connection of this.#components.connectionManager.getConnections()) {
       if (isCircuitAddress(connection.remoteAddr)) continue
+      // only a gateway serves hops for others (connection/relay-roles.ts)
+      if (!this.#init.mayReserveOn(connection.remotePeer)) continue
       const peer = await this.#components.peerStore.get(connection.remotePeer).catch(() => undefined)
       if (peer?.protocols.includes(RELAY_HOP_PROTOCOL) === true) {
         const address = connection.remoteAddr

@@ -16,6 +16,7 @@ import type { NetworkConfig } from '../config/index.js'
 import { AddressFilter } from '../connection/address-filter.js'
 import { compareDialAddresses } from '../connection/address-sorter.js'
 import { combineGaters } from '../connection/connection-gater.js'
+import { relayRoleGater, relayVerdict } from '../connection/relay-roles.js'
 import { dhtService } from '../discovery/dht.js'
 import { mdnsDialer } from '../discovery/mdns-dialer.js'
 import { circuitLimitGater } from '../nat/circuit-limit.js'
@@ -78,8 +79,14 @@ export async function createNode(
     peerDiscovery.push(mdnsDialer({ allows: filter.allows, dialTimeoutMs: network.transport.dialTimeout }))
   }
 
+  // only gateways serve relay hops for others (roles in certificates)
+  const allowRoleless = config.security.allowRolelessPeers
+  const relayRoles = relayRoleGater(identity, allowRoleless, (relay, direction) => {
+    identity?.log.warn('relay refused for its role', { relay, direction, reason: 'the relay certificate is not a gateway certificate' })
+  })
   const gater = combineGaters(
     setup.securityGater,
+    relayRoles,
     {
       denyDialMultiaddr: (address) => filter.isExcluded(address),
       filterMultiaddrForPeer: (_peer, address) => filter.allows(address),
@@ -142,6 +149,7 @@ export async function createNode(
       reservations: reservationKeeper({
         reachability: relayServer ? 'public' : network.nat.reachability,
         checkIntervalMs: network.nat.reservationCheckInterval,
+        mayReserveOn: (peer) => relayVerdict(identity, allowRoleless, peer) === 'gateway',
       }),
       pubsub: gossipsub(gossipsubOptions({ maxMessageBytes: network.limits.maxMessageBytes, scoredTopics: options.pubsubTopics ?? [] })),
       rpc: requestResponse({

@@ -15,7 +15,21 @@ export const TASK_METRIC_NAMES = {
   leader: 'hypha_scheduler_leader',
   workerTasks: 'hypha_worker_tasks_total',
   workerRunning: 'hypha_worker_tasks_running',
+  /** Peers refused for acting outside the role their certificate grants (both engines). */
+  roleRefusals: 'hypha_task_role_refusals_total',
 } as const
+
+/** One counter per registry: the scheduler and the worker engine of a node share it. */
+function roleRefusals(registry: Registry): Counter<'role' | 'protocol'> {
+  const existing = registry.getSingleMetric(TASK_METRIC_NAMES.roleRefusals)
+  if (existing !== undefined) return existing as Counter<'role' | 'protocol'>
+  return new Counter({
+    name: TASK_METRIC_NAMES.roleRefusals,
+    help: 'Peers refused for acting as a role their certificate does not grant, by the role they acted as and the protocol',
+    labelNames: ['role', 'protocol'],
+    registers: [registry],
+  })
+}
 
 const WORKER_OUTCOMES: readonly TaskOutcome[] = ['succeeded', 'failed', 'lease-lost', 'handed-back']
 /** Submission to final state (seconds): a loopback echo (~10 ms) up to a long sleep task. */
@@ -78,6 +92,8 @@ export function attachSchedulerMetrics(scheduler: Scheduler, registry: Registry)
   scheduler.addEventListener('task:requeued', () => requeued.inc())
   scheduler.addEventListener('task:succeeded', (event) => onFinished(event.detail))
   scheduler.addEventListener('task:failed', (event) => onFinished(event.detail))
+  const refusals = roleRefusals(registry)
+  scheduler.addEventListener('role:refused', ({ detail }) => refusals.inc({ role: detail.role, protocol: detail.protocol }))
 }
 
 export function attachWorkerMetrics(worker: Worker, registry: Registry): void {
@@ -97,4 +113,6 @@ export function attachWorkerMetrics(worker: Worker, registry: Registry): void {
     },
   })
   worker.addEventListener('task:finished', (event) => tasks.inc({ outcome: event.detail.outcome }))
+  const refusals = roleRefusals(registry)
+  worker.addEventListener('role:refused', ({ detail }) => refusals.inc({ role: detail.role, protocol: detail.protocol }))
 }

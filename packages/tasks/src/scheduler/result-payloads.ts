@@ -22,6 +22,8 @@ export interface ResultPayloadsInit {
   now: () => number
   /** A lease unknown to this replica triggers a scan of leased tasks at most this often. @default 2_000 */
   rescanIntervalMs?: number
+  /** Refuses a peer before anything else (its role): undefined when it may push, else why not. */
+  authorizePeer?: (peer: string) => string | undefined
 }
 
 const PAGE = 500
@@ -33,6 +35,7 @@ export class ResultPayloads {
   readonly #maxBytes: number
   readonly #now: () => number
   readonly #rescanIntervalMs: number
+  readonly #authorizePeer: (peer: string) => string | undefined
   /** lease id -> task id, for the leases this replica granted or found leased in the store. */
   readonly #leases = new Map<string, string>()
   #lastScan = Number.NEGATIVE_INFINITY
@@ -43,6 +46,7 @@ export class ResultPayloads {
     this.#maxBytes = init.maxBytes
     this.#now = init.now
     this.#rescanIntervalMs = init.rescanIntervalMs ?? 2_000
+    this.#authorizePeer = init.authorizePeer ?? (() => undefined)
     this.#bulk.setAccessPolicy((request) => this.authorize(request))
   }
 
@@ -63,6 +67,8 @@ export class ResultPayloads {
 
   /** The bulk access policy: true, or why the push or pull is refused. */
   async authorize(request: BulkAccessRequest): Promise<true | string> {
+    const refused = this.#authorizePeer(request.peer.toString())
+    if (refused !== undefined) return refused
     if (request.op !== 'push') return 'a scheduler serves no payloads to peers (results are read over its HTTP API)'
     const leaseId = leaseIdOfResultPayload(request.name)
     if (leaseId === undefined) return `a scheduler accepts only result payloads named ${resultPayloadName('<lease id>')}`

@@ -50,6 +50,7 @@ import { MemoryTaskStore } from './memory-task-store.js'
 import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
 import { type TaskView, toTaskView, type WorkerView } from './views.js'
 import { WorkerDirectory } from './worker-directory.js'
+import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
 import { ResultPayloads, type ResultPayloadService } from './result-payloads.js'
 
 /** The part of HyphaNode the scheduler uses (tests can hand in a fake). */
@@ -60,6 +61,8 @@ export interface SchedulerNode {
   readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'getMultiaddrs'>
   /** The node's bulk transfer service: without it, results delivered as files are refused. */
   readonly bulk?: ResultPayloadService | undefined
+  /** Verified certificate roles of connected peers (the node's NodeIdentity); none: roles are not checked. */
+  readonly identity?: PeerRoleSource | undefined
   connectedPeers(): ConnectedPeer[]
 }
 
@@ -78,6 +81,8 @@ export interface SchedulerOptions {
   announceIntervalMs?: number
   /** How often expired leases are looked for. @default min(leaseMs / 4, 1_000) */
   leaseCheckIntervalMs?: number
+  /** Accept peers whose certificate names no role as workers (migration). @default true */
+  allowRolelessPeers?: boolean
   /** Largest result file a worker may deliver (over bulk transfer). @default 4 GiB */
   maxResultBytes?: number
   /** Largest task input accepted by submit(). @default 64 MiB */
@@ -128,6 +133,8 @@ export interface SchedulerEvents {
   'worker:seen': CustomEvent<WorkerView>
   /** A message or transfer the scheduler refused or could not complete (never silent). */
   'protocol:error': CustomEvent<{ protocol: string; peer?: string; error: string }>
+  /** A peer acted as a worker without a worker certificate: refused. */
+  'role:refused': CustomEvent<RoleRefusal>
 }
 
 const V = TASK_PROTOCOL_VERSION
@@ -173,6 +180,8 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   #activeInputStreams = 0
   /** Results delivered as files (when the node has bulk transfer). */
   readonly #results: ResultPayloads | undefined
+  /** Only workers may offer, pull, renew, report, fetch inputs and deliver results. */
+  readonly #roles: RoleCheck
   #started = false
   #stopController = new AbortController()
 
@@ -192,9 +201,16 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#maxAnnouncedPerRound = options.maxAnnouncedPerRound ?? 256
     this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
     this.#pruneIntervalMs = options.pruneIntervalMs ?? Math.min(Math.max(Math.floor(this.#retentionMs / 10), 1_000), 60_000)
+    this.#roles = new RoleCheck(node.identity, options.allowRolelessPeers ?? true)
     this.#results = node.bulk === undefined
       ? undefined
-      : new ResultPayloads({ bulk: node.bulk, store: this.store, maxBytes: options.maxResultBytes ?? 4 * 1024 ** 3, now: () => this.#clock.now() })
+      : new ResultPayloads({
+          bulk: node.bulk,
+          store: this.store,
+          maxBytes: options.maxResultBytes ?? 4 * 1024 ** 3,
+          now: () => this.#clock.now(),
+          authorizePeer: (peer) => (this.#refusedRole(peer, 'bulk') ? 'only a worker delivers task results' : undefined),
+        })
     this.#leadership = options.leadership ?? new SoleLeadership(node.peerId.toString())
     this.#group = options.group
     this.#leadership.addEventListener('change', ({ detail: leading }) => {
@@ -249,7 +265,10 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     // Joining the topic (with a no-op handler) keeps this node in the announcement mesh.
     const unsubscribeAnnounce = announceTopic.subscribe(() => undefined)
     const statusTopic = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
-    const unsubscribeStatus = statusTopic.subscribe((status: WorkerStatus, from) => { this.#sawWorker(from.toString(), status.worker) })
+    const unsubscribeStatus = statusTopic.subscribe((status: WorkerStatus, from) => {
+      // a status of a peer whose certificate says it is no worker is not one of a worker
+      if (this.#roles.mayBe(from.toString(), 'worker')) this.#sawWorker(from.toString(), status.worker)
+    })
     this.#unsubscribe = () => { unsubscribeAnnounce(); unsubscribeStatus() }
     await this.#leadership.start()
     await this.#transition
@@ -350,7 +369,9 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
 
   /** Workers known from status messages, offers and pulls, with how they are connected now. */
   workers(): WorkerView[] {
-    return this.#workers.list(this.#node.connectedPeers())
+    // a status heard through the mesh before its author was verified is dropped here once its
+    // certificate turns out to be no worker's
+    return this.#workers.list(this.#node.connectedPeers()).filter((worker) => this.#roles.mayBe(worker.id, 'worker'))
   }
 
   /** Re-queues (or fails) every task whose lease has expired; returns how many. Runs on a timer too. */
@@ -381,6 +402,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   // ---- protocol handlers (public so they can be driven without a network in tests) ----
 
   async handleOffer(peer: string, offer: OfferRequest): Promise<OfferResponse> {
+    if (this.#refusedRole(peer, OfferProtocol.id)) return { v: V, assigned: false, reason: 'not-eligible' }
     this.#sawWorker(peer, offer.worker)
     if (!this.#started) return { v: V, assigned: false, reason: 'stopping' }
     let refusal: 'taken' | 'not-eligible' = 'taken'
@@ -400,23 +422,27 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
 
   /** Up to `max` of the oldest pending tasks this worker can run, each assigned to it. */
   async handlePull(peer: string, pull: PullRequest): Promise<PullResponse> {
+    if (this.#refusedRole(peer, PullProtocol.id)) return { v: V, tasks: [] }
     this.#sawWorker(peer, pull.worker)
     if (!this.#started) return { v: V, tasks: [], reason: 'stopping' }
     return { v: V, tasks: await this.#assignNext(peer, pull.worker, pull.max) }
   }
 
   async handleRenew(peer: string, request: RenewRequest): Promise<LeaseResponse> {
+    if (this.#refusedRole(peer, RenewProtocol.id)) return { v: V, status: 'lost' }
     return this.#extendLease(peer, request.taskId, request.leaseId, undefined)
   }
 
   /** Progress also proves the worker alive, so it renews the lease as well. */
   async handleProgress(peer: string, request: ProgressRequest): Promise<LeaseResponse> {
+    if (this.#refusedRole(peer, ProgressProtocol.id)) return { v: V, status: 'lost' }
     const progress = { at: this.#clock.now(), ...(request.fraction !== undefined ? { fraction: request.fraction } : {}),
       ...(request.message !== undefined ? { message: request.message } : {}) }
     return this.#extendLease(peer, request.taskId, request.leaseId, progress)
   }
 
   async handleReport(peer: string, report: ReportRequest): Promise<ReportResponse> {
+    if (this.#refusedRole(peer, ReportProtocol.id)) return { v: V, status: 'refused' }
     let status: ReportResponse['status'] = 'refused'
     const message = await this.#checkResultPayload(report)
     const now = this.#clock.now()
@@ -580,6 +606,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   }
 
   async #inputFor(peer: string, request: InputRequest): Promise<Uint8Array | 'no-lease'> {
+    if (this.#refusedRole(peer, INPUT_PROTOCOL)) return 'no-lease'
     const task = await this.store.get(request.taskId)
     const input = task !== undefined && lifecycle.holdsLease(task, peer, request.leaseId) ? await this.store.input(task.id) : undefined
     if (input === undefined) {
@@ -595,6 +622,14 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     if (this.listenerCount('worker:seen') === 0) return
     const view = this.#workers.view(peer, this.#node.connectedPeers())
     if (view !== undefined) this.safeDispatchEvent('worker:seen', { detail: view })
+  }
+
+  /** True (and the refusal announced) when `peer` may not act as a worker. */
+  #refusedRole(peer: string, protocol: string): boolean {
+    const reason = this.#roles.refusal(peer, 'worker')
+    if (reason === undefined) return false
+    this.safeDispatchEvent('role:refused', { detail: { peer, role: 'worker', protocol, reason } })
+    return true
   }
 
   #protocolError(protocol: string, peer: string | undefined, error: string): void {

@@ -42,6 +42,7 @@ import {
   WorkerStatusSchema,
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
+import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
 import { builtinExecutors, type Executor, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
 
 /** The part of HyphaNode the worker uses (tests can hand in a fake). */
@@ -49,9 +50,11 @@ export interface WorkerNode {
   readonly peerId: PeerId
   readonly rpc: Pick<RequestResponse, 'request'>
   readonly pubsub: Pick<TypedPubSub, 'topic'>
-  readonly libp2p: Pick<Libp2p, 'dialProtocol' | 'peerStore' | 'getConnections'>
+  readonly libp2p: Pick<Libp2p, 'dial' | 'dialProtocol' | 'peerStore' | 'getConnections'>
   /** The node's bulk transfer service: needed for executors that return a ResultFile. */
   readonly bulk?: Pick<BulkTransfer, 'push'> | undefined
+  /** Verified certificate roles of connected peers (the node's NodeIdentity); none: roles are not checked. */
+  readonly identity?: PeerRoleSource | undefined
 }
 
 export interface WorkerOptions {
@@ -71,6 +74,8 @@ export interface WorkerOptions {
   maxInputBytes?: number
   /** How long a finished task's report is retried while its scheduler is unreachable. @default 300_000 */
   reportRetryMs?: number
+  /** Take tasks from peers whose certificate names no role (migration). @default true */
+  allowRolelessPeers?: boolean
 }
 
 export type TaskOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'handed-back'
@@ -87,6 +92,8 @@ export interface WorkerEvents {
   'offer:declined': CustomEvent<{ taskId: string; reason: string }>
   /** A request to the scheduler failed (never silent). */
   'protocol:error': CustomEvent<{ protocol: string; taskId?: string; error: string }>
+  /** A peer acted as a scheduler without a scheduler certificate: its announcement was ignored. */
+  'role:refused': CustomEvent<RoleRefusal>
 }
 
 class LeaseLostError extends Error {
@@ -143,6 +150,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   readonly #statusIntervalMs: number
   readonly #maxInputBytes: number
   readonly #reportRetryMs: number
+  /** Only schedulers announce and assign tasks. */
+  readonly #roles: RoleCheck
   /** Schedulers with a pull in flight, and whether another is wanted after it. */
   readonly #pulling = new Map<string, { again: boolean }>()
   /** Each scheduler's task set, as its announcements name it. */
@@ -168,6 +177,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     this.#statusIntervalMs = options.statusIntervalMs ?? 5_000
     this.#maxInputBytes = options.maxInputBytes ?? 256 * 1024 * 1024
     this.#reportRetryMs = options.reportRetryMs ?? 300_000
+    this.#roles = new RoleCheck(node.identity, options.allowRolelessPeers ?? true)
   }
 
   /** Task ids this worker is running now. */
@@ -238,6 +248,12 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (!this.#started) return
     // The signed author must be the scheduler the announcement names: offers go to the author.
     if (announcement.scheduler !== from.toString()) return
+    // A connected author whose certificate is not a scheduler's is ignored at once; one we have
+    // not verified yet (announcements travel through the gossip mesh) is checked before the offer.
+    if (!this.#roles.mayBe(from.toString(), 'scheduler')) {
+      this.#refuseRole(from.toString(), ANNOUNCE_TOPIC)
+      return
+    }
     // even with no free slot: a report waiting for a restarted scheduler needs its new address
     const addressed = this.#rememberAddresses(from, announcement.addrs)
     if (announcement.group !== undefined) this.#follow(from, announcement.group)
@@ -288,6 +304,15 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<void> {
     let response
     try {
+      const id = scheduler.toString()
+      if (this.#roles.unknown(id)) {
+        // an announcement that came through the mesh: connect, and let its certificate be
+        // verified, before the author learns anything of this worker
+        const signal = AbortSignal.timeout(this.#requestTimeoutMs)
+        await this.#node.libp2p.dial(scheduler, { signal })
+        await this.#roles.whenKnown(id, signal)
+      }
+      if (this.#refuseRole(id, OFFER_PROTOCOL)) return
       response = await this.#node.rpc.request(scheduler, OfferProtocol.id, OfferProtocol,
         { v: V, taskId: task.id, worker: this.capabilities() }, { timeoutMs: this.#requestTimeoutMs })
     } catch (err) {
@@ -564,6 +589,14 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     }
     // no answer to ride on: ask for the next task at once, not on the next announcement
     if (outcome === 'succeeded' || outcome === 'failed') this.#pull(task.scheduler)
+  }
+
+  /** True (and the refusal announced) when `peer` may not act as a scheduler. */
+  #refuseRole(peer: string, protocol: string): boolean {
+    const reason = this.#roles.refusal(peer, 'scheduler')
+    if (reason === undefined) return false
+    this.safeDispatchEvent('role:refused', { detail: { peer, role: 'scheduler', protocol, reason } })
+    return true
   }
 
   #protocolError(protocol: string, taskId: string | undefined, err: unknown): void {
