@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { runNodeApp } from '@hypha/app-kit'
 import { TASK_TOPICS } from '@hypha/tasks'
 import { schedulerConfigSchema, taskBodyLimit } from './scheduler-config.js'
+import { SCHEDULER_OPENAPI } from './openapi.js'
 import { SchedulerModule } from './scheduler.module.js'
 
 await runNodeApp({
@@ -16,4 +17,5 @@ await runNodeApp({
   jsonBodyLimit: (config) => taskBodyLimit(config.scheduler.maxInputSize),
   // result files workers deliver (executors with result = "file")
   bulkDirectory: (config) => join(config.scheduler.dataDir, 'payloads'),
+  openApi: SCHEDULER_OPENAPI,
 })

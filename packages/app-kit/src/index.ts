@@ -26,6 +26,8 @@ export {
 } from './network/health-protocol.js'
 export { HYPHA_NODE, InjectNode, NetworkModule } from './network/network.module.js'
 export { type Readiness, roleReadiness } from './network/readiness.js'
+export { buildOpenApiDocument, COMMON_SECTION, jsonResponse, type OpenApiInfo, type OpenApiSection, ref } from './openapi/openapi-document.js'
+export { OPENAPI_DOCUMENT, OpenApiController } from './openapi/openapi.controller.js'
 export { PeersModule } from './peers/peers.module.js'
 export { PEER_LATENCY_TIMEOUT_MS, PeersService, type PeerView } from './peers/peers.service.js'
 export { NODE_RUNTIME_FLAGS } from './runtime/node-flags.js'

@@ -2,14 +2,23 @@
 // every executor's tasks complete with the right result, a worker killed mid-task loses nothing,
 // a worker of a foreign CA never gets a task, and the HTTP API and endpoints have their shape.
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { waitFor } from '@hypha/app-kit/testing'
+import { HyphaClient } from '@hypha/client'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { loadIdentityMaterial, writeDevPki } from '@hypha/mtls'
 import { LocalStack, type LogLine, loopbackAddresses, type NodeProcess, runDemo } from '../src/index.js'
 
 const LEASE_MS = 2_000
+
+interface OpenApiDocument {
+  paths: Record<string, unknown>
+  components: { schemas: Record<string, object> }
+}
 let dir: string
 let stack: LocalStack
 const logs: LogLine[] = []
@@ -84,40 +93,106 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     expect((list as Task[]).map((t) => t.id)).toEqual(expect.arrayContaining(Object.values(ids)))
   }, 60_000)
 
-  it('runs the configured process executors: progress over the job bridge, a JSON result, a result file streamed back with its sha256', async () => {
+  it('runs the configured process executors: progress over the job bridge, a JSON result, a 50 MiB result file the client downloads with its sha256 checked', async () => {
+    const client = new HyphaClient(stack.scheduler.url)
     const input = randomBytes(300 * 1024)
-    const digestId = await submit({ executor: 'digest', input: { base64: input.toString('base64') } })
-    const blobId = await submit({ executor: 'blob', input: '8' })
-    const digest = await finished(digestId)
-    expect(digest).toMatchObject({ state: 'succeeded', result: { bytes: input.byteLength, sha256: createHash('sha256').update(input).digest('hex') } })
-    expect((await http(`/tasks/${digestId}/result`)).body).toEqual({ result: digest.result })
-    const hashed = logs.find((l) => l.node === 'scheduler' && l.fields.task === digestId && l.msg === 'task succeeded')
-    expect(hashed).toBeDefined()
+    const digest = await client.submit({ executor: 'digest', input: { base64: input.toString('base64') } })
+    expect(digest.created).toBe(true)
+    const progress: string[] = []
+    const digested = await client.wait(digest.id, { intervalMs: 50, timeoutMs: 30_000, onProgress: (task) => progress.push(task.state) })
+    expect(digested).toMatchObject({ state: 'succeeded', result: { bytes: input.byteLength, sha256: createHash('sha256').update(input).digest('hex') } })
+    expect(progress.at(-1)).toBe('succeeded')
+    expect(await client.result(digest.id)).toEqual(digested.result)
 
-    const blob = (await finished(blobId)) as Task & { resultPayload?: { size: number; sha256: string } }
-    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('8').digest()))
+    const blob = await client.submit({ executor: 'blob', input: '50' })
+    const done = await client.wait(blob.id, { timeoutMs: 60_000 })
+    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('50').digest()))
     const expected = createHash('sha256')
-    for (let i = 0; i < 8; i++) expected.update(block)
+    for (let i = 0; i < 50; i++) expected.update(block)
     const sha256 = expected.digest('hex')
-    expect(blob).toMatchObject({ state: 'succeeded', resultPayload: { size: 8 * 1024 * 1024, sha256 } })
-    const response = await fetch(`${stack.scheduler.url}/tasks/${blobId}/result`)
-    expect(response.status).toBe(200)
+    expect(done).toMatchObject({ state: 'succeeded', resultPayload: { size: 50 * 1024 * 1024, sha256 } })
+    const file = join(dir, 'blob.bin')
+    expect(await client.downloadResult(blob.id, file)).toEqual({ size: 50 * 1024 * 1024, sha256 })
+    expect((await stat(file)).size).toBe(50 * 1024 * 1024)
+    const response = await fetch(`${stack.scheduler.url}/tasks/${blob.id}/result`)
     expect(response.headers.get('content-type')).toBe('application/octet-stream')
     expect(response.headers.get('x-hypha-sha256')).toBe(sha256)
-    expect(createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex')).toBe(sha256)
+    await response.body?.cancel()
 
-    // a job that fails says why
-    const bad = await finished(await submit({ executor: 'blob', input: 'lots', maxAttempts: 1 }))
+    // a job that fails says why, and has no result
+    const bad = await client.wait((await client.submit({ executor: 'blob', input: 'lots', maxAttempts: 1 })).id, { timeoutMs: 30_000 })
     expect(bad).toMatchObject({ state: 'failed' })
     expect(bad.error).toContain('blob exited with code 2: blob expects a whole number of MiB from 1 to 1024, got "lots"')
-    expect((await http(`/tasks/${bad.id}/result`)).status).toBe(404)
+    await expect(client.result(bad.id)).rejects.toMatchObject({ name: 'HyphaApiError', status: 404 })
+  }, 90_000)
+
+  it('runs the example jobs of docs/examples/jobs (Python: progress twice and a 50 MiB result file; shell: a JSON result) through the client', async () => {
+    const examples = fileURLToPath(new URL('../../../../docs/examples/jobs/', import.meta.url))
+    const executors = [
+      '[worker.executors.weights]',
+      `command = ${JSON.stringify(['python3', join(examples, 'weights.py')])}`,
+      'result = "file"',
+      '',
+      '[worker.executors.shell-digest]',
+      `command = ${JSON.stringify(['sh', join(examples, 'digest.sh')])}`,
+    ].join('\n')
+    await stack.addWorker('worker-examples', { workerToml: `capacity = 2\n\n${executors}` })
+    const client = new HyphaClient(stack.scheduler.url)
+    const progress = new Set<string>()
+    const { id } = await client.submit({ executor: 'weights', input: JSON.stringify({ seed: 'model-7', mib: 50 }) })
+    const task = await client.wait(id, { intervalMs: 20, timeoutMs: 60_000, onProgress: (t) => { if (t.progress?.message !== undefined) progress.add(t.progress.message) } })
+    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('model-7').digest()))
+    const expected = createHash('sha256')
+    for (let i = 0; i < 50; i++) expected.update(block)
+    const sha256 = expected.digest('hex')
+    expect(task).toMatchObject({ state: 'succeeded', resultPayload: { size: 50 * 1024 * 1024, sha256 }, progress: { fraction: 1, message: 'weights written' } })
+    expect(await client.downloadResult(id, join(dir, 'weights.bin'))).toEqual({ size: 50 * 1024 * 1024, sha256 })
+    // polling sees the last progress at least (packages/tasks/test/process-jobs.test.ts checks
+    // that every report reaches the scheduler)
+    expect(progress.has('weights written')).toBe(true)
+
+    const text = 'hash me in shell'
+    const shell = await client.wait((await client.submit({ executor: 'shell-digest', input: text })).id, { timeoutMs: 30_000 })
+    expect(shell).toMatchObject({ state: 'succeeded', result: { bytes: text.length, sha256: createHash('sha256').update(text).digest('hex') } })
+  }, 120_000)
+
+  it('describes its HTTP API in a valid OpenAPI 3.1 document whose schemas the answers match', async () => {
+    const document = (await (await fetch(`${stack.scheduler.url}/openapi.json`)).json()) as OpenApiDocument
+    const validation = await new Validator().validate(document as unknown as Parameters<Validator["validate"]>[0])
+    expect(validation.errors ?? []).toEqual([])
+    expect(validation.valid).toBe(true)
+    expect(Object.keys(document.paths).sort()).toEqual(
+      ['/health/live', '/health/ready', '/metrics', '/openapi.json', '/peers', '/scheduler', '/tasks', '/tasks/{id}', '/tasks/{id}/result', '/workers'].sort(),
+    )
+    // every node serves the common part
+    const gateway = (await (await fetch(`${stack.gateway.url}/openapi.json`)).json()) as OpenApiDocument
+    expect(Object.keys(gateway.paths)).toEqual(expect.arrayContaining(['/health/ready', '/metrics', '/peers']))
+    expect(gateway.paths).not.toHaveProperty('/tasks')
+
+    // the answers have the shape the document gives them
+    const ajv = new Ajv2020({ strict: false })
+    for (const [name, schema] of Object.entries(document.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`)
+    const check = (name: string, value: unknown): void => {
+      const validate = ajv.getSchema(`#/components/schemas/${name}`)
+      if (validate === undefined) throw new Error(`no schema ${name}`)
+      expect({ name, valid: validate(value), errors: validate.errors ?? null }).toEqual({ name, valid: true, errors: null })
+    }
+    const client = new HyphaClient(stack.scheduler.url)
+    const { id } = await client.submit({ executor: 'echo', input: 'described' })
+    check('TaskView', await client.wait(id, { timeoutMs: 30_000 }))
+    for (const task of await client.list({ limit: 20 })) check('TaskView', task)
+    for (const worker of await client.workers()) check('WorkerView', worker)
+    check('SchedulerView', await (await fetch(`${stack.scheduler.url}/scheduler`)).json())
+    for (const peer of (await (await fetch(`${stack.scheduler.url}/peers`)).json()) as unknown[]) check('PeerView', peer)
+    const invalid = await fetch(`${stack.scheduler.url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"executor":"Bad"}' })
+    check('Problem', await invalid.json())
   }, 60_000)
 
   it('cancels a running task (DELETE /tasks/:id) and refuses to cancel a finished one', async () => {
     const id = await submit({ executor: 'sleep', input: '60000' })
     await waitFor(async () => ((await http(`/tasks/${id}`)).body.state === 'running' ? true : undefined), 20_000, 'the task to run')
-    const cancelled = await http(`/tasks/${id}?reason=changed%20my%20mind`, { method: 'DELETE' })
-    expect(cancelled).toMatchObject({ status: 200, body: { id, state: 'failed', error: 'cancelled: changed my mind' } })
+    const cancelled = await new HyphaClient(stack.scheduler.url).cancel(id, 'changed my mind')
+    expect(cancelled).toMatchObject({ id, state: 'failed', error: 'cancelled: changed my mind' })
     // the worker learns at its next renewal and stops the job
     await waitFor(
       async () => logs.find((l) => l.msg === 'task finished' && l.fields.taskId === id && l.fields.outcome === 'lease-lost'),

@@ -23,7 +23,7 @@ export { SqliteTaskStore, type SqliteTaskStoreOptions, type TaskStoreDurability,
 export { PostgresTaskStore, type PostgresTaskStoreOptions } from './scheduler/postgres-task-store.js'
 export { type Leadership, type LeadershipEvents, PostgresLeadership, type PostgresLeadershipOptions, SoleLeadership } from './scheduler/leadership.js'
 export { NotLeaderError, TaskConflictError, TaskFinishedError, TaskInputTooLargeError } from './scheduler/errors.js'
-export { toTaskView, type TaskView, type WorkerView } from './scheduler/views.js'
+export { toTaskView, type TaskView, TaskViewSchema, type WorkerView, WorkerViewSchema } from './scheduler/views.js'
 export * as lifecycle from './scheduler/lifecycle.js'
 export {
   Scheduler,

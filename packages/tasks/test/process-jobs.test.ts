@@ -8,6 +8,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { HyphaNode } from '@hypha/network-core'
 import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from '@hypha/network-core/testing'
 import {
@@ -24,27 +25,8 @@ import {
 
 const nodeOptions = { transports: 'tcp' as const, pubsubTopics: TASK_TOPICS, toml: { 'network.nat': { reachability: 'public' } } }
 
-const PYTHON_JOB = `
-import hashlib, http.client, json, os, socket
-
-class Bridge(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(os.environ["HYPHA_JOB_SOCKET"])
-
-def progress(fraction, message):
-    bridge = Bridge("job")
-    bridge.request("POST", "/v1/progress", json.dumps({"fraction": fraction, "message": message}))
-    assert bridge.getresponse().status == 204
-
-seed = open(os.environ["HYPHA_INPUT"], "rb").read()
-progress(0.25, "read the input")
-block = hashlib.sha256(seed).digest() * 32768
-with open(os.environ["HYPHA_RESULT"], "wb") as out:
-    for _ in range(50):
-        out.write(block)
-progress(1.0, "result written")
-`
+// the Python example job of docs/services.md (input {seed, mib}; progress twice; a result file)
+const PYTHON_JOB = fileURLToPath(new URL('../../../../docs/examples/jobs/weights.py', import.meta.url))
 
 let net: TestNetworkType
 let work: string
@@ -86,7 +68,7 @@ beforeAll(async () => {
     statusIntervalMs: 500,
     executors: {
       ...builtinExecutors(),
-      'make-weights': createProcessExecutor('make-weights', { ...base, command: ['python3', '-c', PYTHON_JOB], result: 'file' }, { workRoot }),
+      'make-weights': createProcessExecutor('make-weights', { ...base, command: ['python3', PYTHON_JOB], result: 'file' }, { workRoot }),
       'slow-job': createProcessExecutor('slow-job', { ...base, command: ['sleep', '30'], result: 'json', timeoutMs: 300 }, { workRoot }),
       // records its pid where the test finds it, then runs until stopped
       'long-job': createProcessExecutor('long-job', { ...base, command: ['sh', '-c', 'echo $$ > "$HYPHA_WORK_DIR/../long-job.pid"; exec sleep 60'], result: 'json' }, { workRoot }),
@@ -106,7 +88,7 @@ afterAll(async () => {
 it('runs a configured Python job whose 50 MiB result file reaches the scheduler with its sha256 verified', async () => {
   const progress: Array<string | undefined> = []
   scheduler.addEventListener('task:progress', (event) => progress.push(event.detail.progress?.message))
-  const { id } = await scheduler.submit({ executor: 'make-weights', input: 'seed-7' })
+  const { id } = await scheduler.submit({ executor: 'make-weights', input: JSON.stringify({ seed: 'seed-7', mib: 50 }) })
   const view = await finished(id, 60_000)
   const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('seed-7').digest()))
   const expected = createHash('sha256')
@@ -117,7 +99,7 @@ it('runs a configured Python job whose 50 MiB result file reaches the scheduler 
   const file = await scheduler.resultFile(id)
   expect(file).toMatchObject({ size: 50 * 1024 * 1024, sha256 })
   expect(await sha256OfFile(file?.path as string)).toBe(sha256)
-  expect(progress).toEqual(expect.arrayContaining(['read the input', 'result written']))
+  expect(progress).toEqual(expect.arrayContaining(['read the input', 'weights written']))
 })
 
 it('fails a job past its timeout with the reason', async () => {

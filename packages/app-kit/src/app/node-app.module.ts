@@ -9,6 +9,8 @@ import { HealthModule } from '../health/health.module.js'
 import type { AppLogger } from '../logging/logger.js'
 import { MetricsModule } from '../metrics/metrics.module.js'
 import { NetworkModule } from '../network/network.module.js'
+import { OPENAPI_DOCUMENT, OpenApiController } from '../openapi/openapi.controller.js'
+import { buildOpenApiDocument, COMMON_SECTION, type OpenApiInfo, type OpenApiSection } from '../openapi/openapi-document.js'
 import { PeersModule } from '../peers/peers.module.js'
 import { ShutdownModule } from '../shutdown/shutdown.module.js'
 import type { ShutdownOptions } from '../shutdown/shutdown.service.js'
@@ -21,6 +23,8 @@ export interface NodeAppModuleOptions {
   logger: AppLogger
   roleModules?: readonly RoleModule[]
   shutdown?: Partial<ShutdownOptions>
+  /** GET /openapi.json: the document's info, and the role's own endpoints besides the common ones. */
+  openApi?: { info: OpenApiInfo; section?: OpenApiSection }
 }
 
 /** Probes and scrapes arrive every few seconds: logging each would drown the useful lines. */
@@ -29,8 +33,14 @@ const QUIET_PATHS = ['/health/', '/metrics']
 @Module({})
 export class NodeAppModule {
   static forRoot(options: NodeAppModuleOptions): DynamicModule {
+    const document = buildOpenApiDocument(options.openApi?.info ?? { title: 'Hypha node', version: '0.0.0' }, [
+      COMMON_SECTION,
+      ...(options.openApi?.section !== undefined ? [options.openApi.section] : []),
+    ])
     return {
       module: NodeAppModule,
+      controllers: [OpenApiController],
+      providers: [{ provide: OPENAPI_DOCUMENT, useValue: document }],
       imports: [
         ConfigModule.forRoot(options.config),
         NetworkModule.forRoot(options.node),

@@ -5,6 +5,7 @@ import { createNode, type HyphaNode, type NetworkConfig, type NodeRole } from '@
 import type { INestApplication } from '@nestjs/common'
 import { createNodeHttpApp, parseHostPort } from '../app/create-http-app.js'
 import type { RoleModule } from '../app/node-app.module.js'
+import type { OpenApiSection } from '../openapi/openapi-document.js'
 import { type AppLogger, securityLogOf } from '../logging/logger.js'
 import { serveHealthProtocol } from '../network/health-protocol.js'
 import { DEFAULT_SHUTDOWN_OPTIONS } from '../shutdown/shutdown.service.js'
@@ -34,6 +35,8 @@ export interface RunOptions<C extends NetworkConfig> {
   jsonBodyLimitBytes?: number
   /** Gives the node bulk transfer (`node.bulk`) with its payloads in this directory. */
   bulkDirectory?: string
+  /** The role's own HTTP endpoints for GET /openapi.json. */
+  openApi?: OpenApiSection
   onReady?: (running: RunningApp<C>) => Promise<void> | void
 }
 
@@ -63,6 +66,7 @@ export async function runApp<C extends NetworkConfig>(options: RunOptions<C>): P
       shutdown: { hooksTimeoutMs },
       ...(options.jsonBodyLimitBytes !== undefined ? { jsonBodyLimitBytes: options.jsonBodyLimitBytes } : {}),
       ...(options.roleModules !== undefined ? { roleModules: options.roleModules } : {}),
+      openApi: { info: { title: options.name, version: options.version }, ...(options.openApi !== undefined ? { section: options.openApi } : {}) },
     })
     installShutdown(app, logger, hooksTimeoutMs + 10_000)
     const { host, port } = parseHostPort(config.http.listen)

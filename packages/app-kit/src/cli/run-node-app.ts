@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import { type ConfigOf, type ConfigSchema, loadConfig, type NetworkConfig, type NodeRole, parseDuration } from '@hypha/network-core'
 import type { RoleModule } from '../app/node-app.module.js'
+import type { OpenApiSection } from '../openapi/openapi-document.js'
 import { createAppLogger } from '../logging/logger.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js'
 import { initCommand } from './init-command.js'
@@ -31,6 +32,8 @@ export interface NodeAppOptions<S extends ConfigSchema> {
   jsonBodyLimit?: (config: AppConfigOf<S>) => number
   /** The node's bulk transfer directory, from its config (no bulk transfer when absent). */
   bulkDirectory?: (config: AppConfigOf<S>) => string
+  /** The role's own HTTP endpoints, for GET /openapi.json (the common ones are always there). */
+  openApi?: OpenApiSection
   /** Budget of the role's shutdown hooks (default 10 s). */
   shutdownTimeoutMs?: number
   /** Defaults to process.env (HYPHA_CONFIG, HYPHA_LOG_LEVEL and the HYPHA_*__* overrides). */
@@ -131,6 +134,7 @@ async function cli<S extends ConfigSchema>(options: NodeAppOptions<S>, argv: rea
           ...(options.onReady !== undefined ? { onReady: options.onReady } : {}),
           ...(options.jsonBodyLimit !== undefined ? { jsonBodyLimitBytes: options.jsonBodyLimit(config) } : {}),
           ...(options.bulkDirectory !== undefined ? { bulkDirectory: options.bulkDirectory(config) } : {}),
+          ...(options.openApi !== undefined ? { openApi: options.openApi } : {}),
         })
         return undefined
       }

@@ -51,7 +51,7 @@ describe('defaults', () => {
       reservations: 128,
     })
     expect(config.network.limits).toEqual({ maxInboundStreams: 64, maxMessageBytes: 4 * 2 ** 20, bandwidthIn: 0, bandwidthOut: 0 })
-    expect(config.security).toEqual({ mode: 'open', crl: [], refusalBackoff: 1_000, refusalBackoffMax: 300_000, refusalCooldown: 60_000 })
+    expect(config.security).toEqual({ mode: 'open', crl: [], allowRolelessPeers: true, refusalBackoff: 1_000, refusalBackoffMax: 300_000, refusalCooldown: 60_000 })
     expect(config.http.listen).toBe('0.0.0.0:8080')
     expect(config.metrics.enabled).toBe(true)
   })
@@ -124,6 +124,7 @@ crl = ["root.crl", "inter.crl"]
 refusal_backoff = "2s"
 refusal_backoff_max = "10m"
 refusal_cooldown = "30s"
+allow_roleless_peers = false
 [http]
 listen = "[::]:9000"
 [metrics]
@@ -150,6 +151,7 @@ enabled = false
       key: 'node.key',
       trust: 'trust.pem',
       crl: ['root.crl', 'inter.crl'],
+      allowRolelessPeers: false,
       refusalBackoff: 2_000,
       refusalBackoffMax: 600_000,
       refusalCooldown: 30_000,

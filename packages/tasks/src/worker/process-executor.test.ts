@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type ExecutorContext, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
 import { createProcessExecutor, type ProcessExecutorSpec } from './process-executor.js'
 
@@ -70,34 +71,14 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_
   }
 }
 
-// A Python job in the shape docs/tasks.md shows: input from $HYPHA_INPUT, progress twice over
-// the job bridge, a 50 MiB result written to $HYPHA_RESULT.
-const PYTHON_JOB = `
-import hashlib, http.client, json, os, socket
-
-class Bridge(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(os.environ["HYPHA_JOB_SOCKET"])
-
-def progress(fraction, message):
-    bridge = Bridge("job")
-    bridge.request("POST", "/v1/progress", json.dumps({"fraction": fraction, "message": message}), {"content-type": "application/json"})
-    assert bridge.getresponse().status == 204
-
-seed = open(os.environ["HYPHA_INPUT"], "rb").read()
-progress(0.5, "half way")
-block = hashlib.sha256(seed).digest() * 32768  # 1 MiB
-with open(os.environ["HYPHA_RESULT"], "wb") as out:
-    for _ in range(50):
-        out.write(block)
-progress(1.0, "written")
-`
+// The Python example job of docs/services.md: input from $HYPHA_INPUT, progress twice over the
+// job bridge, a result file of `mib` MiB written to $HYPHA_RESULT.
+const PYTHON_JOB = fileURLToPath(new URL('../../../../../docs/examples/jobs/weights.py', import.meta.url))
 
 describe('process executor', () => {
   it('runs a Python job that reads its input, reports progress twice and writes a 50 MiB result file', async () => {
-    const run = createProcessExecutor('py', spec(['python3', '-c', PYTHON_JOB], { result: 'file' }), { workRoot })
-    const ctx = context('seed-42')
+    const run = createProcessExecutor('py', spec(['python3', PYTHON_JOB], { result: 'file' }), { workRoot })
+    const ctx = context(JSON.stringify({ seed: 'seed-42', mib: 50 }))
     const result = await run(ctx)
     expect(result).toBeInstanceOf(ResultFile)
     const file = result as ResultFile
@@ -106,7 +87,7 @@ describe('process executor', () => {
     for (let i = 0; i < 50; i++) expected.update(block)
     expect((await stat(file.path)).size).toBe(50 * 1024 * 1024)
     expect(createHash('sha256').update(await readFile(file.path)).digest('hex')).toBe(expected.digest('hex'))
-    expect(ctx.reported).toEqual([[0.5, 'half way'], [1, 'written']])
+    expect(ctx.reported).toEqual([[0.1, 'read the input'], [1, 'weights written']])
     // the attempt directory stays until the worker has delivered the file, then goes
     await file.release()
     expect(await readdir(workRoot)).toEqual([])
