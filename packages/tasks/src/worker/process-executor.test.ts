@@ -121,6 +121,16 @@ describe('process executor', () => {
     expect(env.HYPHA_INPUT).toBe(join(env.HYPHA_WORK_DIR as string, 'input'))
   })
 
+  it('puts the job bridge somewhere short when the attempt directory is too deep for a Unix socket path', async () => {
+    const deep = join(workRoot, 'a'.repeat(60), 'b'.repeat(60))
+    const fallbacks = async (): Promise<string[]> => (await readdir(tmpdir())).filter((name) => name.startsWith('hypha-job-'))
+    const before = await fallbacks()
+    const run = createProcessExecutor('deep', spec(sh('curl -sf --unix-socket "$HYPHA_JOB_SOCKET" http://job/v1/task')), { workRoot: deep })
+    expect(await run(context('x'))).toEqual({ id: 'task:1', executor: 'deep', inputSize: 1, inputKind: 'text' })
+    // the short directory went with the attempt
+    expect(await fallbacks()).toEqual(before)
+  })
+
   it('gives each attempt its own directory, mode 0700', async () => {
     const run = createProcessExecutor('dir', spec(sh('stat -c \'"%a"\' "$HYPHA_WORK_DIR"')), { workRoot })
     expect(await run(context(''))).toBe('700')
