@@ -12,6 +12,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { loadIdentityMaterial, writeDevPki } from '@hypha/mtls'
 import { LocalStack, type LogLine, loopbackAddresses, type NodeProcess, runDemo } from '../src/index.js'
+import { alertExpressions, dashboardExpressions, exportedMetricNames, promtool, queriedMetricNames } from './observability-files.js'
 
 const LEASE_MS = 2_000
 
@@ -187,6 +188,20 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     const invalid = await fetch(`${stack.scheduler.url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"executor":"Bad"}' })
     check('Problem', await invalid.json())
   }, 60_000)
+
+  it('exports every metric the dashboard and the alert rules query, and promtool finds nothing wrong with its hypha_* metrics', async () => {
+    const exported = new Set<string>()
+    const roles = [stack.gateway, stack.scheduler, stack.workers[0]].filter((n) => n !== undefined)
+    for (const node of roles) {
+      const text = await (await fetch(`${node.url}/metrics`)).text()
+      for (const name of exportedMetricNames(text)) exported.add(name)
+      // promtool's lint: libp2p's and prom-client's own names draw warnings we cannot rename
+      const problems = promtool(['check', 'metrics'], text).output.split('\n').filter((line) => line.trim() !== '')
+      expect({ role: node.role, problems: problems.filter((line) => line.startsWith('hypha_')) }).toEqual({ role: node.role, problems: [] })
+    }
+    const queried = queriedMetricNames([...dashboardExpressions(), ...alertExpressions()])
+    expect([...queried].filter((name) => !exported.has(name))).toEqual([])
+  }, 30_000)
 
   it('cancels a running task (DELETE /tasks/:id) and refuses to cancel a finished one', async () => {
     const id = await submit({ executor: 'sleep', input: '60000' })

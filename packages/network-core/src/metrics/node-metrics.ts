@@ -19,6 +19,8 @@ export const NODE_METRIC_NAMES = {
   relayReservationsHeld: 'hypha_relay_reservations_held',
   relayReservationsStored: 'hypha_relay_server_reservations',
   relayActiveCircuits: 'hypha_relay_server_active_circuits',
+  relayMaxCircuits: 'hypha_relay_server_max_circuits',
+  relayMaxReservations: 'hypha_relay_server_max_reservations',
   pubsubMessages: 'hypha_pubsub_messages_total',
   requestDuration: 'hypha_request_duration_seconds',
   peersRefused: 'hypha_peers_refused_total',
@@ -59,6 +61,8 @@ export interface MetricsNode {
   /** Undefined in open (non-mTLS) mode: no refusals to count. */
   readonly identity: TypedEventTarget<NodeIdentityEvents> | undefined
   dhtRoutingTableSize(): number
+  /** The relay server's configured limits (network.relay), for alerting on how close it runs to them. */
+  readonly config?: { network: { relay: { maxCircuits: number; reservations: number } } }
   /** Connections of admitted peers only (HyphaNode); without it every open connection counts. */
   admittedConnections?(): Connection[]
 }
@@ -180,6 +184,11 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
       'Circuits this relay server is relaying now (relay servers only; capped by network.relay.max_circuits).',
       () => countActiveCircuits(node.libp2p.getConnections()),
     )
+    const limits = node.config?.network.relay
+    if (limits !== undefined) {
+      stateGauge(NODE_METRIC_NAMES.relayMaxCircuits, 'The relay server\'s network.relay.max_circuits (relay servers only).', () => limits.maxCircuits)
+      stateGauge(NODE_METRIC_NAMES.relayMaxReservations, 'The relay server\'s network.relay.reservations (relay servers only).', () => limits.reservations)
+    }
   }
 
   const messages = new Counter({

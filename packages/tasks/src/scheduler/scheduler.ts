@@ -9,6 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
+import { type RepeatingTask, repeatingTask } from '@libp2p/utils'
 import type { ConnectedPeer, RequestResponse, TypedPubSub } from '@hypha/network-core'
 import { serveInput } from '../protocol/input-stream.js'
 import {
@@ -172,7 +173,8 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   readonly #leadership: Leadership
   readonly #group: string | undefined
   #transition: Promise<void> = Promise.resolve()
-  readonly #loopTimers: Array<ReturnType<typeof setInterval>> = []
+  /** The leader's loops (announce, lease check, prune): each runs again an interval after it finished, never twice at once. */
+  readonly #loops: RepeatingTask[] = []
   #announcer: Announcer | undefined
   #unsubscribe: (() => void) | undefined
   #checkingLeases: Promise<number> | undefined
@@ -280,7 +282,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#stopController.abort(new Error('scheduler stopped'))
     await this.#leadership.stop()
     await this.#transition
-    for (const timer of this.#loopTimers.splice(0)) clearInterval(timer)
+    for (const loop of this.#loops.splice(0)) loop.stop()
     this.#unsubscribe?.()
     const rpc = this.#node.rpc
     await Promise.allSettled([
@@ -487,11 +489,13 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     if (!this.#started) return
     await this.#resumeLeases()
     if (!this.#started || !this.#leadership.leading) return
-    this.#loopTimers.push(
-      setInterval(() => this.#announcer?.request(), this.#announceIntervalMs),
-      setInterval(() => { void this.checkLeases() }, this.#leaseCheckIntervalMs),
-      setInterval(() => { void this.prune() }, this.#pruneIntervalMs),
+    this.#loops.push(
+      repeatingTask(() => this.#announcer?.request(), this.#announceIntervalMs),
+      // repeatingTask swallows a failed run: say it, then the next run tries again
+      repeatingTask(async () => { await this.checkLeases().catch((err: unknown) => this.#protocolError('lease-check', undefined, String(err))) }, this.#leaseCheckIntervalMs),
+      repeatingTask(async () => { await this.prune().catch((err: unknown) => this.#protocolError('prune', undefined, String(err))) }, this.#pruneIntervalMs),
     )
+    for (const loop of this.#loops) loop.start()
     this.#announcer?.request()
   }
 
@@ -502,7 +506,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
 
   /** Not the leader any more: the loop stops (requests are still served). */
   async #follow(): Promise<void> {
-    for (const timer of this.#loopTimers.splice(0)) clearInterval(timer)
+    for (const loop of this.#loops.splice(0)) loop.stop()
   }
 
   /** Assigns up to `max` of the oldest pending tasks `worker` can run to it. */
