@@ -96,6 +96,9 @@ export async function closeTlsGracefully(socket: TLSSocket, options?: AbortOptio
   if (socket.destroyed) return
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   socket.end()
+  // read on to the peer's FIN even if the stream above paused reading (backpressure): unread
+  // bytes at close() are what makes the kernel send a RST
+  socket.resume()
   const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS)
   const onAbort = (): void => {
     socket.destroy()
