@@ -3,7 +3,7 @@
 export * from './pki/authority.js'
 export { certificatesToPem, crlToPem, decodeCertificates, decodeCrls } from './pki/pem.js'
 export { x509 } from './pki/x509.js'
-export { type CertificateRole, isCertificateRole, NODE_ROLES, ROLE_URI_PREFIX, roleUri, rolesOfCertificate } from './pki/roles.js'
+export { type CertificateRole, isCertificateRole, NODE_ROLES, ROLE_URI_PREFIX, type RoleStanding, roleStanding, roleUri, rolesOfCertificate } from './pki/roles.js'
 export * from './verify/errors.js'
 export { CertificateVerifier, describe, type VerifiedPeer } from './verify/chain-verifier.js'
 export { RevocationList, type StaleCrl } from './verify/revocation.js'

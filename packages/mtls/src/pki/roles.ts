@@ -32,3 +32,17 @@ export function rolesOfCertificate(certificate: X509Certificate): ReadonlySet<Ce
   }
   return roles
 }
+
+/**
+ * How a peer stands against a role, from the roles its verified certificate grants (undefined:
+ * not verified by this node). A roleless certificate passes only while `allowRoleless` (the
+ * migration setting security.allow_roleless_peers). The one policy the task protocol and the
+ * relay checks share.
+ */
+export type RoleStanding = 'granted' | 'unverified' | 'roleless-refused' | 'other-role'
+
+export function roleStanding(roles: ReadonlySet<string> | undefined, role: CertificateRole, allowRoleless: boolean): RoleStanding {
+  if (roles === undefined) return 'unverified'
+  if (roles.size === 0) return allowRoleless ? 'granted' : 'roleless-refused'
+  return roles.has(role) ? 'granted' : 'other-role'
+}

@@ -3,6 +3,7 @@
 // it accepts a relayed connection that came through it. A node of another role with
 // relay_enabled could otherwise carry (and watch the timing of) other nodes' traffic.
 // Roleless certificates count as any role while security.allow_roleless_peers is true.
+import { roleStanding } from '@hypha/mtls'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isCircuitAddress } from './addresses.js'
@@ -16,10 +17,8 @@ export type RelayVerdict = 'gateway' | 'not-gateway' | 'unknown'
 
 export function relayVerdict(source: RelayRoleSource | undefined, allowRoleless: boolean, peer: PeerId | string): RelayVerdict {
   if (source === undefined) return 'gateway'
-  const roles = source.rolesOf(peer)
-  if (roles === undefined) return 'unknown'
-  if (roles.size === 0) return allowRoleless ? 'gateway' : 'not-gateway'
-  return roles.has('gateway') ? 'gateway' : 'not-gateway'
+  const standing = roleStanding(source.rolesOf(peer), 'gateway', allowRoleless)
+  return standing === 'granted' ? 'gateway' : standing === 'unverified' ? 'unknown' : 'not-gateway'
 }
 
 /** The relay peer of a /p2p-circuit address (the /p2p before /p2p-circuit), if it names one. */

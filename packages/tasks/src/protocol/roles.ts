@@ -7,6 +7,8 @@
 // A certificate without roles (issued before roles existed) is accepted as any role while the
 // node's config allows it (security.allow_roleless_peers, for migration), refused otherwise.
 
+import { roleStanding } from '@hypha/mtls'
+
 /** The task protocol's two sides. */
 export type TaskRole = 'scheduler' | 'worker'
 
@@ -47,9 +49,16 @@ export class RoleCheck {
   refusal(peer: string, role: TaskRole): string | undefined {
     if (this.#source === undefined) return undefined
     const roles = this.#source.rolesOf(peer)
-    if (roles === undefined) return `${peer} has no certificate verified by this node`
-    if (roles.size === 0) return this.#allowRoleless ? undefined : `the certificate of ${peer} names no role, and security.allow_roleless_peers is false`
-    return roles.has(role) ? undefined : `the certificate of ${peer} is for ${[...roles].sort().join(', ')}, not ${role}`
+    switch (roleStanding(roles, role, this.#allowRoleless)) {
+      case 'granted':
+        return undefined
+      case 'unverified':
+        return `${peer} has no certificate verified by this node`
+      case 'roleless-refused':
+        return `the certificate of ${peer} names no role, and security.allow_roleless_peers is false`
+      case 'other-role':
+        return `the certificate of ${peer} is for ${[...(roles ?? [])].sort().join(', ')}, not ${role}`
+    }
   }
 
   /** True when roles are checked and this peer's certificate has not been verified here (yet). */
@@ -73,8 +82,7 @@ export class RoleCheck {
   /** False only when the peer's verified certificate says it is not `role` (unknown peers pass). */
   mayBe(peer: string, role: TaskRole): boolean {
     if (this.#source === undefined) return true
-    const roles = this.#source.rolesOf(peer)
-    if (roles === undefined) return true
-    return this.refusal(peer, role) === undefined
+    const standing = roleStanding(this.#source.rolesOf(peer), role, this.#allowRoleless)
+    return standing === 'granted' || standing === 'unverified'
   }
 }
