@@ -7,15 +7,8 @@ set -e
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$HYPHA_PG_BIN" ]; then
   exit 0
 fi
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+if [ "$(id -u)" != 0 ]; then
   echo "ensure-postgres: PostgreSQL server binaries not found; install them (Debian: apt-get install postgresql) or set HYPHA_PG_BIN" >&2
   exit 1
 fi
-echo "ensure-postgres: installing Debian's postgresql package (server binaries for the tests)"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# policy-rc.d 101: install the binaries without starting the packaged cluster's service
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get install -y -qq postgresql >/dev/null
+exec sh "$(dirname "$0")/apt-install-no-service.sh" ensure-postgres postgresql
