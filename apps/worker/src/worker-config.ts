@@ -2,10 +2,10 @@
 // the labels tasks can require, and the process executors it runs: each a command the operator
 // declares, never one the scheduler chooses).
 import { defineConfigSchema, durationSchema, sizeSchema } from '@hypha/network-core'
-import { ExecutorNameSchema, LabelsSchema } from '@hypha/tasks'
+import { builtinExecutors, ExecutorNameSchema, LabelsSchema } from '@hypha/tasks'
 import { z } from 'zod'
 
-const BUILTIN_EXECUTORS = ['echo', 'sleep', 'sha256']
+const BUILTIN_EXECUTORS = Object.keys(builtinExecutors())
 
 export const processExecutorSchema = z.strictObject({
   command: z

@@ -85,7 +85,10 @@ async function runAttempt(
   try {
     const paths = { input: join(dir, 'input'), result: join(dir, 'result'), stdout: join(dir, 'stdout') }
     await pipeline(context.input.stream(), createWriteStream(paths.input, { mode: 0o600 }))
-    const socketPath = join(dir, 'job.sock').length <= MAX_SOCKET_PATH ? join(dir, 'job.sock') : join(await mkdtemp(join(tmpdir(), 'hypha-job-')), 'job.sock')
+    // the socket lives in the attempt's directory, or (a path too long for a Unix socket) in a
+    // short private directory of its own, removed with the attempt
+    const socketDir = join(dir, 'job.sock').length <= MAX_SOCKET_PATH ? undefined : await mkdtemp(join(tmpdir(), 'hypha-job-'))
+    const socketPath = join(socketDir ?? dir, 'job.sock')
     const bridge = await startJobBridge({
       socketPath,
       task: { id: context.taskId, executor: name, inputSize: context.input.size, inputKind: context.input.kind },
@@ -125,7 +128,7 @@ async function runAttempt(
       return new ResultFile(resultPath, { release: cleanup })
     } finally {
       await bridge.close()
-      if (socketPath !== join(dir, 'job.sock')) await rm(join(socketPath, '..'), { recursive: true, force: true })
+      if (socketDir !== undefined) await rm(socketDir, { recursive: true, force: true })
     }
   } finally {
     if (!keep) await cleanup()
