@@ -5,14 +5,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { waitFor } from '@hypha/app-kit/testing'
 import { HyphaClient } from '@hypha/client'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { loadIdentityMaterial, writeDevPki } from '@hypha/mtls'
 import { LocalStack, type LogLine, loopbackAddresses, type NodeProcess, runDemo } from '../src/index.js'
-import { alertExpressions, dashboardExpressions, exportedMetricNames, promtool, queriedMetricNames } from './observability-files.js'
+import { REPO, alertExpressions, dashboardExpressions, exportedMetricNames, promtool, queriedMetricNames } from './observability-files.js'
 
 const LEASE_MS = 2_000
 
@@ -31,6 +30,17 @@ interface Task {
   attempts: number
   result?: unknown
   error?: string
+}
+
+/**
+ * sha256 (hex) of what the blob and weights example jobs write: `mib` times a MiB made of
+ * sha256(seed) repeated.
+ */
+function repeatedDigestSha256(seed: string, mib: number): string {
+  const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update(seed).digest()))
+  const hash = createHash('sha256')
+  for (let i = 0; i < mib; i++) hash.update(block)
+  return hash.digest('hex')
 }
 
 async function http(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any }> {
@@ -107,10 +117,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
 
     const blob = await client.submit({ executor: 'blob', input: '50' })
     const done = await client.wait(blob.id, { timeoutMs: 60_000 })
-    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('50').digest()))
-    const expected = createHash('sha256')
-    for (let i = 0; i < 50; i++) expected.update(block)
-    const sha256 = expected.digest('hex')
+    const sha256 = repeatedDigestSha256('50', 50)
     expect(done).toMatchObject({ state: 'succeeded', resultPayload: { size: 50 * 1024 * 1024, sha256 } })
     const file = join(dir, 'blob.bin')
     expect(await client.downloadResult(blob.id, file)).toEqual({ size: 50 * 1024 * 1024, sha256 })
@@ -128,7 +135,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
   }, 90_000)
 
   it('runs the example jobs of docs/examples/jobs (Python: progress twice and a 50 MiB result file; shell: a JSON result) through the client', async () => {
-    const examples = fileURLToPath(new URL('../../../../docs/examples/jobs/', import.meta.url))
+    const examples = `${REPO}docs/examples/jobs/`
     const executors = [
       '[worker.executors.weights]',
       `command = ${JSON.stringify(['python3', join(examples, 'weights.py')])}`,
@@ -142,10 +149,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     const progress = new Set<string>()
     const { id } = await client.submit({ executor: 'weights', input: JSON.stringify({ seed: 'model-7', mib: 50 }) })
     const task = await client.wait(id, { intervalMs: 20, timeoutMs: 60_000, onProgress: (t) => { if (t.progress?.message !== undefined) progress.add(t.progress.message) } })
-    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('model-7').digest()))
-    const expected = createHash('sha256')
-    for (let i = 0; i < 50; i++) expected.update(block)
-    const sha256 = expected.digest('hex')
+    const sha256 = repeatedDigestSha256('model-7', 50)
     expect(task).toMatchObject({ state: 'succeeded', resultPayload: { size: 50 * 1024 * 1024, sha256 }, progress: { fraction: 1, message: 'weights written' } })
     expect(await client.downloadResult(id, join(dir, 'weights.bin'))).toEqual({ size: 50 * 1024 * 1024, sha256 })
     // polling sees the last progress at least (packages/tasks/test/process-jobs.test.ts checks

@@ -66,13 +66,11 @@ function encrypterFor(identity: NodeIdentity): ReturnType<ReturnType<typeof mtls
   return mtlsEncrypter(identity)({ logger: defaultLogger(), upgrader })
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000, refresh?: () => Promise<void>): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  await refresh?.()
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
-    await refresh?.()
   }
 }
 
@@ -144,30 +142,30 @@ describe('TLS on the TCP socket', () => {
     cleanups.push(() => nodeA.stop(), () => nodeB.stop())
     expect(await echo(nodeA, nodeB, 'before the close')).toBe('before the close')
     const [connection] = nodeA.getConnections(nodeB.peerId)
-    const localPort = Number(connection?.remoteAddr.toString().split('/')[4])
-    expect(localPort).toBeGreaterThan(0)
-    const ourPort = await localPortTowards(localPort)
+    const remotePort = Number(connection?.remoteAddr.toString().split('/')[4])
+    expect(remotePort).toBeGreaterThan(0)
+    const ours = (await tcpSockets()).find((socket) => socket.state === ESTABLISHED && socket.remotePort === remotePort)
+    if (ours === undefined) throw new Error(`no established connection to port ${remotePort}`)
     await nodeA.hangUp(nodeB.peerId)
-    await waitFor(() => timeWait.has(ourPort), 'the closer holds the connection in TIME_WAIT', 5_000, async () => {
-      timeWait = await timeWaitPorts()
-    })
+    await waitFor(
+      async () => (await tcpSockets()).some((socket) => socket.state === TIME_WAIT && socket.localPort === ours.localPort),
+      'the closer holds the connection in TIME_WAIT',
+      5_000,
+    )
   })
 })
 
-let timeWait = new Set<number>()
+// /proc/net/tcp states: only a connection closed with FIN gets to TIME_WAIT
+const ESTABLISHED = '01'
+const TIME_WAIT = '06'
 
-/** Local ports of IPv4 TCP sockets in TIME_WAIT (state 06 in /proc/net/tcp): only a FIN-closed connection gets there. */
-async function timeWaitPorts(): Promise<Set<number>> {
-  const lines = (await readFile('/proc/net/tcp', 'utf8')).trim().split('\n').slice(1)
-  return new Set(lines.map((line) => line.trim().split(/\s+/)).filter((f) => f[3] === '06').map((f) => Number.parseInt((f[1] as string).split(':')[1] as string, 16)))
-}
-
-/** The local port of the established loopback connection to `remotePort`. */
-async function localPortTowards(remotePort: number): Promise<number> {
-  const lines = (await readFile('/proc/net/tcp', 'utf8')).trim().split('\n').slice(1)
-  for (const fields of lines.map((line) => line.trim().split(/\s+/))) {
-    const remote = Number.parseInt((fields[2] as string).split(':')[1] as string, 16)
-    if (fields[3] === '01' && remote === remotePort) return Number.parseInt((fields[1] as string).split(':')[1] as string, 16)
-  }
-  throw new Error(`no established connection to port ${remotePort}`)
+/** The IPv4 TCP sockets of this machine (Linux /proc/net/tcp): local and remote port, state. */
+async function tcpSockets(): Promise<Array<{ localPort: number; remotePort: number; state: string }>> {
+  const port = (address: string | undefined): number => Number.parseInt(address?.split(':')[1] ?? '', 16)
+  return (await readFile('/proc/net/tcp', 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .map((fields) => ({ localPort: port(fields[1]), remotePort: port(fields[2]), state: fields[3] ?? '' }))
 }

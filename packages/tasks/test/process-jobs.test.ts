@@ -22,6 +22,7 @@ import {
   type TaskView,
   Worker,
 } from '../src/index.js'
+import { finishedTask, weightsSha256 } from './fixtures/tasks.js'
 
 const nodeOptions = { transports: 'tcp' as const, pubsubTopics: TASK_TOPICS, toml: { 'network.nat': { reachability: 'public' } } }
 
@@ -36,13 +37,8 @@ let scheduler: Scheduler
 let worker: Worker
 let workRoot: string
 
-async function finished(id: string, timeoutMs = 20_000): Promise<TaskView> {
-  let view: TaskView | undefined
-  await waitFor(async () => {
-    view = await scheduler.getTask(id)
-    return view?.state === 'succeeded' || view?.state === 'failed'
-  }, `task ${id} finishes`, timeoutMs)
-  return view as TaskView
+function finished(id: string, timeoutMs = 20_000): Promise<TaskView> {
+  return finishedTask(scheduler, id, timeoutMs)
 }
 
 async function sha256OfFile(path: string): Promise<string> {
@@ -90,10 +86,7 @@ it('runs a configured Python job whose 50 MiB result file reaches the scheduler 
   scheduler.addEventListener('task:progress', (event) => progress.push(event.detail.progress?.message))
   const { id } = await scheduler.submit({ executor: 'make-weights', input: JSON.stringify({ seed: 'seed-7', mib: 50 }) })
   const view = await finished(id, 60_000)
-  const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('seed-7').digest()))
-  const expected = createHash('sha256')
-  for (let i = 0; i < 50; i++) expected.update(block)
-  const sha256 = expected.digest('hex')
+  const sha256 = weightsSha256('seed-7', 50)
 
   expect(view).toMatchObject({ state: 'succeeded', result: null, resultPayload: { size: 50 * 1024 * 1024, sha256 } })
   const file = await scheduler.resultFile(id)

@@ -4,7 +4,8 @@
 // config allows it.
 import type { HyphaNode } from '@hypha/network-core'
 import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from '@hypha/network-core/testing'
-import { RoleCheck, type RoleRefusal, relayTaskTopics, Scheduler, TASK_PROTOCOL_VERSION, TASK_TOPICS, type TaskView, Worker } from '../src/index.js'
+import { RoleCheck, type RoleRefusal, relayTaskTopics, Scheduler, TASK_PROTOCOL_VERSION, TASK_TOPICS, Worker } from '../src/index.js'
+import { finishedTask } from './fixtures/tasks.js'
 
 const nodeOptions = { transports: 'tcp' as const, pubsubTopics: TASK_TOPICS, toml: { 'network.nat': { reachability: 'public' } } }
 
@@ -25,15 +26,6 @@ function refusals(target: Scheduler | Worker): RoleRefusal[] {
   if (target instanceof Scheduler) target.addEventListener('role:refused', record)
   else target.addEventListener('role:refused', record)
   return seen
-}
-
-async function finished(engine: Scheduler, id: string): Promise<TaskView> {
-  let view: TaskView | undefined
-  await waitFor(async () => {
-    view = await engine.getTask(id)
-    return view?.state === 'succeeded' || view?.state === 'failed'
-  }, `task ${id} finishes`, 15_000)
-  return view as TaskView
 }
 
 beforeAll(async () => {
@@ -69,7 +61,7 @@ it('ignores announcements from a node whose certificate is a worker certificate'
   expect(refusedByWorker[0]).toMatchObject({ role: 'scheduler', reason: expect.stringContaining('is for worker, not scheduler') })
   // a real scheduler's task still runs on the worker; the rogue's never leaves pending
   const real = await scheduler.submit({ executor: 'echo', input: 'real' })
-  expect(await finished(scheduler, real.id)).toMatchObject({ state: 'succeeded', result: { echo: 'real' } })
+  expect(await finishedTask(scheduler, real.id)).toMatchObject({ state: 'succeeded', result: { echo: 'real' } })
   expect((await rogue.getTask(id))?.state).toBe('pending')
   await rogue.stop()
 })

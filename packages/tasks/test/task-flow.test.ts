@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { HyphaNode } from '@hypha/network-core'
 import { fetchInput, INPUT_PROTOCOL, relayTaskTopics, Scheduler, TASK_PROTOCOL_VERSION, TASK_TOPICS, type TaskView, Worker } from '../src/index.js'
 import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from '@hypha/network-core/testing'
+import { finishedTask } from './fixtures/tasks.js'
 
 const LEASE_MS = 1_500
 const nodeOptions = {
@@ -18,13 +19,8 @@ let schedulerNode: HyphaNode
 let scheduler: Scheduler
 const workers: Array<{ node: HyphaNode; worker: Worker }> = []
 
-async function finished(id: string, timeoutMs = 15_000): Promise<TaskView> {
-  let view: TaskView | undefined
-  await waitFor(async () => {
-    view = await scheduler.getTask(id)
-    return view?.state === 'succeeded' || view?.state === 'failed'
-  }, `task ${id} finishes`, timeoutMs)
-  return view as TaskView
+function finished(id: string, timeoutMs?: number): Promise<TaskView> {
+  return finishedTask(scheduler, id, timeoutMs)
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ExecutorContext, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
+import { weightsSha256 } from '../../test/fixtures/tasks.js'
 import { createProcessExecutor, type ProcessExecutorSpec } from './process-executor.js'
 
 let root: string
@@ -82,11 +83,8 @@ describe('process executor', () => {
     const result = await run(ctx)
     expect(result).toBeInstanceOf(ResultFile)
     const file = result as ResultFile
-    const block = Buffer.concat(Array.from({ length: 32768 }, () => createHash('sha256').update('seed-42').digest()))
-    const expected = createHash('sha256')
-    for (let i = 0; i < 50; i++) expected.update(block)
     expect((await stat(file.path)).size).toBe(50 * 1024 * 1024)
-    expect(createHash('sha256').update(await readFile(file.path)).digest('hex')).toBe(expected.digest('hex'))
+    expect(createHash('sha256').update(await readFile(file.path)).digest('hex')).toBe(weightsSha256('seed-42', 50))
     expect(ctx.reported).toEqual([[0.1, 'read the input'], [1, 'weights written']])
     // the attempt directory stays until the worker has delivered the file, then goes
     await file.release()
