@@ -2,8 +2,9 @@
 // its requests (TaskSubmissionSchema, the query schemas of the controllers) and shape its
 // responses (TaskViewSchema, WorkerViewSchema). @hypha/client uses the same types.
 import { jsonResponse, type OpenApiSection, ref } from '@hypha/app-kit'
-import { TASK_STATES, TaskSubmissionSchema, TaskViewSchema, WorkerViewSchema } from '@hypha/tasks'
+import { TASK_STATES, TaskIdSchema, TaskSubmissionSchema, TaskViewSchema, WorkerViewSchema } from '@hypha/tasks'
 import { z } from 'zod'
+import { CancelQuerySchema, TaskListQuerySchema } from './tasks.controller.js'
 
 const SubmitAnswerSchema = z.object({ id: z.string() }).meta({ description: 'The id of the task (new, or the existing one with this id).' })
 
@@ -16,10 +17,14 @@ const SchedulerViewSchema = z
   .meta({ description: "This replica's role in its task set, who leads, and the task counts by state." })
 
 const problem = (description: string): Record<string, unknown> => jsonResponse(description, ref('Problem'))
-const taskId = { name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' } }
+// parameters described by the schemas that validate them (TaskIdPipe, the query schemas)
+const taskId = { name: 'id', in: 'path', required: true, schema: ref('TaskId') }
 
 export const SCHEDULER_OPENAPI: OpenApiSection = {
   schemas: {
+    TaskId: TaskIdSchema,
+    CancelReason: CancelQuerySchema.shape.reason.unwrap(),
+    TaskListLimit: TaskListQuerySchema.shape.limit,
     TaskSubmission: TaskSubmissionSchema,
     SubmitAnswer: SubmitAnswerSchema,
     TaskView: TaskViewSchema,
@@ -45,8 +50,8 @@ export const SCHEDULER_OPENAPI: OpenApiSection = {
         operationId: 'listTasks',
         parameters: [
           { name: 'state', in: 'query', required: false, description: 'Comma-separated states', schema: { type: 'string', example: 'pending,running' } },
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 10_000, default: 1_000 } },
-          { name: 'after', in: 'query', required: false, description: 'Page on after this task id', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, schema: ref('TaskListLimit') },
+          { name: 'after', in: 'query', required: false, description: 'Page on after this task id', schema: ref('TaskId') },
         ],
         responses: { 200: jsonResponse('The tasks', { type: 'array', items: ref('TaskView') }), 400: problem('An invalid query') },
       },
@@ -61,7 +66,7 @@ export const SCHEDULER_OPENAPI: OpenApiSection = {
       delete: {
         summary: 'Cancel a task that has not finished',
         operationId: 'cancelTask',
-        parameters: [taskId, { name: 'reason', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 512 } }],
+        parameters: [taskId, { name: 'reason', in: 'query', required: false, schema: ref('CancelReason') }],
         responses: {
           200: jsonResponse('The task, now failed with "cancelled: <reason>"', ref('TaskView')),
           404: problem('No such task'),
