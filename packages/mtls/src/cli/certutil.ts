@@ -4,6 +4,7 @@
 import { wantsHelp } from './args.js'
 import { guardStdoutPipe, PROGRAM, printError } from './console.js'
 import { CliError, errorMessage, UsageError } from './errors.js'
+import { runCertManager } from './cert-manager.js'
 import { runInspect } from './inspect.js'
 import { runNode } from './node.js'
 import { runOrg } from './org.js'
@@ -19,6 +20,7 @@ const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   revoke: runRevoke,
   inspect: runInspect,
   verify: runVerify,
+  'cert-manager': (argv) => runCertManager(argv),
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -61,6 +61,28 @@ export const COMMAND_USAGE = {
         --cert FILE          node certificate chain
         --trust FILE         trusted CA certificates
         --crl FILE           CRL to apply (repeatable)`,
+  'cert-manager': `${PROGRAM} cert-manager --issuer NAME -d DIR [-n NAME] [-r ROLE,...] [-s SAN,...] [--duration D]
+                           [--watch] [--issuer-kind Issuer|ClusterIssuer] [--write-ca] [--timeout S]
+  Get this pod's node certificate from cert-manager: makes an Ed25519 key (or keeps DIR/tls.key),
+  sends a CertificateRequest for it, waits until it is issued and writes DIR/tls.crt. With
+  --watch it stays running and renews at two thirds of each certificate's life with the same
+  key (same PeerId; nodes reload the file). In a pod it uses the service account; elsewhere
+  give --server (e.g. 'kubectl proxy' at http://127.0.0.1:8001) and --namespace.
+        --issuer NAME        cert-manager issuer that signs (an Ed25519 CA issuer)
+        --issuer-kind KIND   Issuer (default, same namespace) or ClusterIssuer
+        --issuer-group G     issuer API group (default cert-manager.io)
+    -d, --dir DIR            writes tls.key (0600, kept across renewals) and tls.crt
+    -n, --name NAME          common name and DNS SAN (default $POD_NAME, else the host name)
+    -r, --role ROLE,...      gateway, scheduler, worker: URI SANs urn:hypha:role:ROLE
+    -s, --san SAN,...        extra DNS names or IP addresses
+        --duration D         requested validity, e.g. 24h or 90m (default 24h)
+        --watch              keep renewing until SIGTERM
+        --write-ca           also write the issuer's CA (status.ca) as DIR/ca.crt
+        --timeout S          seconds to wait for one request to be issued (default 300)
+        --owner-pod NAME     pod that owns the request, deleted with it (default $POD_NAME)
+        --owner-uid UID      that pod's uid (default $POD_UID)
+        --server URL         API server (default: in-cluster), --namespace NS, --token-file FILE,
+        --api-ca FILE        the API server's CA (default: the service account's)`
 } as const
 
 export type CommandName = keyof typeof COMMAND_USAGE
@@ -82,6 +104,7 @@ Commands:
   revoke    revoke a certificate: create or extend its CA's CRL
   inspect   show the certificates, CRLs and keys in a file
   verify    check a node certificate chain against a trust bundle and CRLs
+  cert-manager  get and renew this pod's certificate from cert-manager (Kubernetes)
   help      show this help ('${PROGRAM} help COMMAND' for one command)
 
 ${Object.values(COMMAND_USAGE).join('\n\n')}
