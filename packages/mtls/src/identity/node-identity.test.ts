@@ -2,7 +2,8 @@
 // refused and the running material kept), watching the files for a new CRL, and refusals
 // that are logged with their reason and remembered for revoked peers.
 import { X509Certificate } from 'node:crypto'
-import { copyFile, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { type TestNode, TestPki } from '../../test/fixtures/test-pki.js'
@@ -227,6 +228,41 @@ describe('NodeIdentity', () => {
     } finally {
       for (const identity of opened.splice(0)) identity.close()
       await watchedPki.cleanup()
+    }
+  })
+
+  it("reloads a renewal delivered the way kubelet updates a Secret volume (a '..data' symlink swap)", async () => {
+    // kubelet's AtomicWriter: the files are symlinks into ..data, itself a symlink to a
+    // timestamped directory; an update writes a new directory and renames a fresh ..data_tmp
+    // symlink over ..data. No event names tls.crt, so a watch that waits for it misses it.
+    const node = await pki.node('kubelet-secret')
+    const volume = await mkdtemp(join(tmpdir(), 'hypha-secret-volume-'))
+    try {
+      const writeVersion = async (version: string, chainPem: string) => {
+        await mkdir(join(volume, version))
+        await writeFile(join(volume, version, 'tls.crt'), chainPem)
+        await copyFile(node.files.key, join(volume, version, 'tls.key'))
+        await symlink(version, join(volume, '..data_tmp'))
+        await rename(join(volume, '..data_tmp'), join(volume, '..data'))
+      }
+      await writeVersion('..2026_12_01_00_00_00.1', await readFile(node.files.cert, 'utf8'))
+      await symlink('..data/tls.crt', join(volume, 'tls.crt'))
+      await symlink('..data/tls.key', join(volume, 'tls.key'))
+      const files = { ...node.files, cert: join(volume, 'tls.crt'), key: join(volume, 'tls.key') }
+      const identity = await load(files, { log: new RecordingLog(), watch: true, reloadDebounceMs: 50 })
+
+      const renewed = await createNodeCertificate(pki.org.ca, { name: 'kubelet-secret', keys: node.issued.keys })
+      const reloaded = nextEvent(identity, 'reloaded')
+      await writeVersion(
+        '..2026_12_01_00_10_00.2',
+        certificatesToPem([new Uint8Array(renewed.certificate.rawData), new Uint8Array(pki.org.ca.certificate.rawData)]),
+      )
+      await reloaded
+      expect(identity.material.leaf.serialNumber.toLowerCase()).toBe(renewed.certificate.serialNumber.toLowerCase())
+      expect(identity.peerId.toString()).toBe(peerIdOf(node).toString())
+    } finally {
+      for (const identity of opened.splice(0)) identity.close()
+      await rm(volume, { recursive: true, force: true })
     }
   })
 

@@ -45,6 +45,9 @@ export interface NodeIdentityOptions extends LoadIdentityOptions {
   reloadDebounceMs?: number
 }
 
+/** kubelet's AtomicWriter renames a new `..data` symlink into a Secret/ConfigMap volume on every update. */
+const KUBELET_DATA_LINK = '..data'
+
 export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
   readonly files: IdentityFiles
   readonly log: SecurityLog
@@ -169,7 +172,11 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
     return refusal
   }
 
-  /** Watches the directories of the files (atomic renames replace the inode a file watch would follow). */
+  /**
+   * Watches the directories of the files (atomic renames replace the inode a file watch would
+   * follow). A Kubernetes Secret or ConfigMap volume changes by swapping its `..data` symlink,
+   * an event that names none of the files: that swap counts as a change of them all.
+   */
   watch(): void {
     if (this.#watchers.length > 0) {
       return
@@ -178,7 +185,7 @@ export class NodeIdentity extends TypedEventEmitter<NodeIdentityEvents> {
     const watched = new Set(paths)
     for (const dir of new Set(paths.map((p) => dirname(p)))) {
       const watcher = watch(dir, { persistent: false }, (_event, filename) => {
-        if (filename === null || watched.has(resolve(dir, filename.toString()))) {
+        if (filename === null || filename.toString() === KUBELET_DATA_LINK || watched.has(resolve(dir, filename.toString()))) {
           this.#scheduleReload()
         }
       })
