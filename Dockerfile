@@ -17,9 +17,9 @@ RUN sh scripts/pnpm install --frozen-lockfile \
 FROM build AS prod
 # a fresh --prod install (from the store the build filled): `install --prod` over the full tree
 # would unlink the dev dependencies but leave them in node_modules/.pnpm
-RUN rm -rf node_modules packages/*/node_modules apps/*/node_modules bench/node_modules e2e/node_modules \
+RUN rm -rf node_modules packages/*/node_modules apps/*/node_modules bench/node_modules e2e/node_modules deploy/node_modules \
  && sh scripts/pnpm install --frozen-lockfile --prod --offline \
- && rm -rf bench e2e packages/local-stack packages/*/src packages/*/test apps/*/src \
+ && rm -rf bench e2e deploy packages/local-stack packages/*/src packages/*/test apps/*/src \
       packages/*/dist/test packages/*/tsconfig.json apps/*/tsconfig.json patches \
  && find packages apps -name '*.test.js' -delete -o -name '*.test.d.ts' -delete -o -name '*.map' -delete \
  && find packages apps -path '*/dist/src/testing' -prune -exec rm -rf {} + \
