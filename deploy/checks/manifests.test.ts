@@ -177,6 +177,22 @@ describe.each(OVERLAYS)('%s', (overlay) => {
     expect(ofKind(overlay, 'StatefulSet')).toEqual([])
   })
 
+  it('lets the node user read the Secret files it mounts (kubelet makes them root-owned)', () => {
+    for (const workload of ofKind<Workload>(overlay, 'Deployment')) {
+      const pod = workload.spec.template.spec as PodSpec & { securityContext?: { runAsUser?: number; fsGroup?: number } }
+      for (const volume of pod.volumes ?? []) {
+        const mode = (volume.secret as { defaultMode?: number } | undefined)?.defaultMode
+        if (mode === undefined || (mode & 0o004) !== 0) continue
+        // not world-readable: readable only through the group kubelet sets from fsGroup
+        expect({ volume: `${workload.metadata.name}/${volume.name}`, fsGroup: pod.securityContext?.fsGroup, groupRead: (mode & 0o040) !== 0 }).toEqual({
+          volume: `${workload.metadata.name}/${volume.name}`,
+          fsGroup: 1000,
+          groupRead: true,
+        })
+      }
+    }
+  })
+
   it('uses images the Dockerfile builds, and the certutil path the image has', () => {
     const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8')
     const targets = new Set([...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]))
