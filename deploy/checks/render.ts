@@ -13,9 +13,17 @@ export interface KubeObject {
 }
 
 /** deploy/k8s, from this file in deploy/dist/checks or deploy/checks. */
-export const K8S_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', fileURLToPath(import.meta.url).includes('/dist/') ? '..' : '.', 'k8s')
+export const K8S_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  fileURLToPath(import.meta.url).includes('/dist/') ? '..' : '.',
+  'k8s',
+)
 
 export const OVERLAYS = ['base', 'overlays/dev', 'overlays/production'] as const
+
+/** Cluster-wide objects applied on their own (cert-manager's approver-policy). */
+export const APPROVER_POLICY = 'approver-policy'
 
 export function renderOverlay(path: string): KubeObject[] {
   let output: string

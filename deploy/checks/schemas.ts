@@ -4,11 +4,12 @@
 // without strict field validation, let unknown fields through; unknownFields() adds that
 // (a misspelt `readinesProbe` would otherwise be dropped silently by the API server).
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1'
+import { CertificateRequestPolicy } from '@kubernetes-models/cert-manager/policy.cert-manager.io/v1alpha1'
 import { Deployment } from 'kubernetes-models/apps/v1'
-import { Namespace, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1'
+import { Namespace, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1'
 import type { KubeObject } from './render.js'
 
 interface SchemaError {
@@ -43,6 +44,7 @@ const VALIDATORS: Record<string, Validator> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': modelValidator(RoleBinding),
   'cert-manager.io/v1/Certificate': modelValidator(Certificate),
   'cert-manager.io/v1/Issuer': modelValidator(Issuer),
+  'policy.cert-manager.io/v1alpha1/CertificateRequestPolicy': modelValidator(CertificateRequestPolicy),
 }
 
 /** Problems of one object, each "path: what is wrong"; empty when it is valid. */
@@ -63,7 +65,10 @@ export function schemaProblems(object: KubeObject): string[] {
  * the validator complain at that path; an undeclared field is ignored whatever it holds. Maps
  * (labels, resources) declare their values' type, so their keys count as declared.
  */
-export function unknownFields(object: KubeObject, validate: Validator = VALIDATORS[`${object.apiVersion}/${object.kind}`] as Validator): string[] {
+export function unknownFields(
+  object: KubeObject,
+  validate: Validator = VALIDATORS[`${object.apiVersion}/${object.kind}`] as Validator,
+): string[] {
   const unknown: string[] = []
   for (const path of fieldPaths(object)) {
     if (path.length === 1 && (path[0] === 'apiVersion' || path[0] === 'kind')) continue
