@@ -5,7 +5,7 @@
 // lists; everything else an overlay needs, it brings.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { APPROVER_POLICY, K8S_DIR, type KubeObject, OVERLAYS, objectName, renderOverlay } from './render.js'
+import { APPROVER_POLICY, buildOverlay, K8S_DIR, type KubeObject, kubectlKustomize, OVERLAYS, objectName, renderOverlay } from './render.js'
 import { schemaProblems, unknownFields } from './schemas.js'
 
 const REPO = join(K8S_DIR, '..', '..')
@@ -381,6 +381,17 @@ describe('approver-policy: each role signs only its own certificates', () => {
     expect(usable('hypha/hypha-scheduler')).toEqual(['hypha-scheduler'])
     expect(usable('cert-manager/cert-manager')).toEqual(['hypha-gateway'])
   })
+})
+
+describe('kubectl', () => {
+  // where kubectl exists (these machines have 1.32), `kubectl apply -k` renders what the tests checked
+  const kubectl = kubectlKustomize('base') !== undefined
+  ;(kubectl ? it : it.skip).each([...OVERLAYS, APPROVER_POLICY])(
+    'kustomize in kubectl renders %s exactly as the pinned kustomize does',
+    (path) => {
+      expect(kubectlKustomize(path)).toBe(buildOverlay(path))
+    },
+  )
 })
 
 describe('the schema check itself', () => {

