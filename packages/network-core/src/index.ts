@@ -39,9 +39,11 @@ export {
   type PeerLink,
   type HyphaServices,
 } from './node/hypha-node.js'
+export { nodeView, type NodeView } from './node/node-view.js'
 export {
   isCircuitAddress,
   peerIdOfAddress,
+  relayOfAddress,
   RELAY_HOP_PROTOCOL,
   RELAY_STOP_PROTOCOL,
   type TransportKind,

@@ -1,5 +1,5 @@
 // The root module of every Hypha service: configuration, the node, logs, health, metrics,
-// peers and shutdown, plus the role's own modules. Built around a node that already runs.
+// peers, the network view and the operator's page (GET /), and shutdown, plus the role's own modules. Built around a node that already runs.
 
 import type { HyphaNode, NetworkConfig } from '@hypha/network-core'
 import { type DynamicModule, Module, type Type } from '@nestjs/common'
@@ -14,6 +14,7 @@ import { buildOpenApiDocument, COMMON_SECTION, type OpenApiInfo, type OpenApiSec
 import { PeersModule } from '../peers/peers.module.js'
 import { ShutdownModule } from '../shutdown/shutdown.module.js'
 import type { ShutdownOptions } from '../shutdown/shutdown.service.js'
+import { TopologyModule } from '../topology/topology.module.js'
 
 export type RoleModule = DynamicModule | Type
 
@@ -28,7 +29,9 @@ export interface NodeAppModuleOptions {
 }
 
 /** Probes and scrapes arrive every few seconds: logging each would drown the useful lines. */
-const QUIET_PATHS = ['/health/', '/metrics']
+const QUIET_PATHS = ['/health/', '/metrics', '/network']
+/** The operator's page polls every second and marks its requests so. */
+const POLL_HEADER = 'x-hypha-poll'
 
 @Module({})
 export class NodeAppModule {
@@ -50,12 +53,13 @@ export class NodeAppModule {
             logger: options.logger,
             // lines logged while serving a request carry its id, not the whole request
             quietReqLogger: true,
-            autoLogging: { ignore: (req) => QUIET_PATHS.some((p) => (req.url ?? '').startsWith(p)) },
+            autoLogging: { ignore: (req) => req.headers[POLL_HEADER] !== undefined || QUIET_PATHS.some((p) => (req.url ?? '').startsWith(p)) },
           },
         }),
         HealthModule,
         MetricsModule,
         PeersModule,
+        TopologyModule,
         ...(options.roleModules ?? []),
       ],
     }

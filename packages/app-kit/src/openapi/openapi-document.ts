@@ -4,6 +4,7 @@
 // zod's JSON Schema output (draft 2020-12, which OpenAPI 3.1 uses), so the document cannot drift
 // from what the code accepts.
 import { z } from 'zod'
+import { NetworkViewSchema, PeerViewSchema } from '../topology/views.js'
 
 export interface OpenApiSection {
   /** OpenAPI path items by path, e.g. { '/tasks': { post: {...} } }. */
@@ -44,20 +45,9 @@ const HealthSchema = z
   })
   .meta({ description: '@nestjs/terminus health result.' })
 
-const PeerViewSchema = z
-  .object({
-    id: z.string(),
-    addresses: z.array(z.string()),
-    transport: z.enum(['quic', 'tcp', 'relay', 'other']),
-    direct: z.boolean().meta({ description: 'False when every connection to the peer goes through a relay.' }),
-    connections: z.number().int(),
-    latencyMs: z.number().nullable(),
-  })
-  .meta({ description: 'A connected peer: its addresses, transport, whether the link is direct, and a ping round trip (null on timeout).' })
-
 /** What every node serves. */
 export const COMMON_SECTION: OpenApiSection = {
-  schemas: { Problem: ProblemSchema, Health: HealthSchema, PeerView: PeerViewSchema },
+  schemas: { Problem: ProblemSchema, Health: HealthSchema, PeerView: PeerViewSchema, NetworkView: NetworkViewSchema },
   paths: {
     '/health/live': { get: { summary: 'The process runs and its node is started', responses: { 200: jsonResponse('Live', ref('Health')), 503: jsonResponse('Not live', ref('Health')) } } },
     '/health/ready': {
@@ -65,6 +55,10 @@ export const COMMON_SECTION: OpenApiSection = {
     },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'The exposition text', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/peers': { get: { summary: 'Connected peers', responses: { 200: jsonResponse('The peers', { type: 'array', items: ref('PeerView') }) } } },
+    '/network': {
+      get: { summary: "This node's view: peers (direct or relayed), reservations, refused peers", responses: { 200: jsonResponse('The view', ref('NetworkView')) } },
+    },
+    '/': { get: { summary: 'The operator\'s page: the live topology (and tasks, on a scheduler)', responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: jsonResponse('The OpenAPI 3.1 document', { type: 'object' }) } } },
   },
 }

@@ -49,3 +49,14 @@ export function peerIdOfTarget(target: PeerId | Multiaddr): PeerId | undefined {
     return undefined
   }
 }
+
+/** The relay a circuit address goes through (`/<relay transport>/p2p/<relay>/p2p-circuit[/p2p/<target>]`), or undefined. */
+export function relayOfAddress(address: Multiaddr): string | undefined {
+  const components = address.getComponents()
+  const circuit = components.findIndex((c) => c.name === 'p2p-circuit')
+  if (circuit < 0) return undefined
+  return components
+    .slice(0, circuit)
+    .reverse()
+    .find((c) => c.name === 'p2p')?.value
+}

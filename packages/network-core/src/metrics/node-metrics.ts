@@ -7,8 +7,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { PubSubEvents } from '../messaging/pubsub/index.js'
 import { HOLE_PUNCH_OUTCOMES, type HolePunchEvents, type HolePunchResult } from '../nat/hole-punch/index.js'
 import type { RequestCompleteDetail, RequestResponseEvents } from '../messaging/request-response/index.js'
-import { RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL, transportOf } from '../connection/addresses.js'
+import { RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL, relayOfAddress, transportOf } from '../connection/addresses.js'
 import { countActiveCircuits } from '../nat/circuit-limit.js'
+import { relayServerState } from '../nat/relay-server-state.js'
 
 /** Every metric this module registers, for dashboards, alerts and tests. */
 export const NODE_METRIC_NAMES = {
@@ -121,7 +122,7 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
   })
   registered.push(NODE_METRIC_NAMES.connections)
 
-  const relayServer = relayReservationStore(node.libp2p.services.relay)
+  const relayServer = relayServerState(node.libp2p.services.relay)
   // Both counters follow libp2p's per-protocol stream counter, read at scrape time.
   const followed = (name: string, help: string, pick: (totals: StreamByteTotals) => { sent: number; received: number }): void => {
     let lastIn = 0
@@ -308,27 +309,9 @@ function register(node: MetricsNode, registered: string[], cleanups: Array<() =>
 
 }
 
-interface ReservationStore {
-  reservations: { size: number }
-}
-
-function relayReservationStore(relay: unknown): ReservationStore | undefined {
-  if (typeof relay !== 'object' || relay === null || !('reservations' in relay)) return undefined
-  const { reservations } = relay
-  if (typeof reservations !== 'object' || reservations === null || !('size' in reservations)) return undefined
-  return typeof reservations.size === 'number' ? (relay as ReservationStore) : undefined
-}
-
-/** A circuit address reads /<relay transport>/p2p/<relay>/p2p-circuit[/p2p/<self>]. */
+/** Distinct relays among circuit addresses (an address whose relay is unnamed counts on its own). */
 function distinctRelays(circuits: readonly Multiaddr[]): number {
-  const relays = new Set<string>()
-  for (const address of circuits) {
-    const components = address.getComponents()
-    const circuit = components.findIndex((c) => c.name === 'p2p-circuit')
-    const relay = components.slice(0, circuit).reverse().find((c) => c.name === 'p2p')
-    relays.add(relay?.value ?? address.toString())
-  }
-  return relays.size
+  return new Set(circuits.map((address) => relayOfAddress(address) ?? address.toString())).size
 }
 
 interface StreamByteTotals {

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../config/index.js'
 import type { LinkProbe, LinkProbeResult } from '../connection/link-probe.js'
 import type { HolePunch, HolePunchResult } from '../nat/hole-punch/index.js'
-import { isCircuitAddress, peerIdOfAddress, type TransportKind, transportOf } from '../connection/addresses.js'
+import { isCircuitAddress, peerIdOfAddress, relayOfAddress, type TransportKind, transportOf } from '../connection/addresses.js'
 import type { ReservationKeeper } from '../nat/reservation-keeper.js'
 import type { RequestResponse } from '../messaging/request-response/index.js'
 import type { BulkTransfer } from '../messaging/bulk/index.js'
@@ -59,6 +59,14 @@ export interface ConnectedPeer {
   transport: TransportKind
   /** False when every connection to the peer goes through a relay. */
   direct: boolean
+  /** The relay a relayed peer is reached through (null when direct). */
+  relay: string | null
+  /** Who dialled the connection in use: 'outbound' = this node. */
+  direction: 'inbound' | 'outbound'
+  /** The roles the peer's verified certificate grants (empty: roleless, or no mTLS). */
+  roles: string[]
+  /** When the oldest open connection to the peer was opened (ISO 8601). */
+  since: string
   connections: number
 }
 
@@ -225,11 +233,16 @@ export class HyphaNode {
     }
     return [...byPeer.entries()].map(([id, connections]) => {
       const directOne = connections.find((c) => transportOf(c) !== 'relay')
+      const inUse = directOne ?? (connections[0] as Connection)
       return {
         id,
         addresses: connections.map((c) => c.remoteAddr.toString()),
-        transport: transportOf(directOne ?? (connections[0] as Connection)),
+        transport: transportOf(inUse),
         direct: directOne !== undefined,
+        relay: directOne !== undefined ? null : (relayOfAddress(inUse.remoteAddr) ?? null),
+        direction: inUse.direction,
+        roles: [...(this.identity?.rolesOf(id) ?? [])].sort(),
+        since: new Date(Math.min(...connections.map((c) => c.timeline.open))).toISOString(),
         connections: connections.length,
       }
     })

@@ -1,0 +1,65 @@
+// The short-lived libp2p node behind `probe` and `lookup`: the certificates (and, for lookup,
+// the bootstrap peers) of a node's configuration file, listening on loopback only, no metrics,
+// DHT client. Any role's file works: the role sections are read past, not checked.
+import { loadIdentity, probeConfig } from '@hypha/app-kit'
+import type { NodeIdentity } from '@hypha/mtls'
+import {
+  ConfigError,
+  createNode,
+  defineConfigSchema,
+  type HyphaNode,
+  loadConfig,
+  type NetworkConfig,
+  type NodeRole,
+} from '@hypha/network-core'
+import { z } from 'zod'
+import { UsageError } from './errors.js'
+
+/** The network sections, checked as every node checks them; a role's own section passes unread. */
+const anyRoleSchema = defineConfigSchema({
+  gateway: z.unknown().optional(),
+  scheduler: z.unknown().optional(),
+  worker: z.unknown().optional(),
+})
+
+const QUIET = { info: () => undefined, warn: () => undefined }
+
+export function loadNodeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): NetworkConfig {
+  if (file === undefined)
+    throw new UsageError('needs --config FILE (or HYPHA_CONFIG): a node configuration whose certificates the command uses')
+  try {
+    return loadConfig({ file, schema: anyRoleSchema, env }) as unknown as NetworkConfig
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message)
+    throw err
+  }
+}
+
+export interface Session {
+  node: HyphaNode
+  identity: NodeIdentity | undefined
+}
+
+export async function withSession<T>(
+  config: NetworkConfig,
+  options: { bootstrap: boolean },
+  run: (session: Session) => Promise<T>,
+): Promise<T> {
+  const identity = await loadIdentity(config, { watch: false, log: QUIET })
+  try {
+    // the certificate's own role: a node with another role's certificate would be refused
+    const role: NodeRole = ([...(identity?.roles ?? [])][0] as NodeRole | undefined) ?? 'worker'
+    const base = probeConfig(config)
+    const sessionConfig = options.bootstrap
+      ? { ...base, network: { ...base.network, bootstrapPeers: config.network.bootstrapPeers } }
+      : base
+    const node = await createNode(sessionConfig, identity, role === 'gateway' ? 'worker' : role, { collectDefaultMetrics: false })
+    try {
+      return await run({ node, identity })
+    } finally {
+      await node.stop()
+    }
+  } finally {
+    identity?.close()
+  }
+}
