@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs a Debian package for its binaries only: never starts the service it ships (the tests run
-# their own servers, or only the tools). Used by ensure-postgres.sh and ensure-promtool.sh.
+# their own servers, or only the tools). Used by ensure-postgres.sh, ensure-promtool.sh and ensure-chromium.sh.
 # Usage: apt-install-no-service.sh WHO PACKAGE [apt-get install options...]
 #   WHO names the caller in the messages ("ensure-postgres").
 set -e

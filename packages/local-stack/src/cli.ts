@@ -65,10 +65,13 @@ All nodes are ready (dev PKI: ${dir}/pki, configs: ${dir}/*.toml, logs: ${dir}/l
 ${rows.join('\n')}
   bootstrap  ${stack.gateway.info.addresses.filter((a) => a.includes('127.0.0.1')).join('  ')}
 
+The live topology and tasks, in a browser: ${scheduler}/   (every node serves its own view at /)
+
 Submit a task and fetch its result:
   curl -s -X POST ${scheduler}/tasks -H 'content-type: application/json' -d '{"executor":"sha256","input":"hello"}'
   curl -s ${scheduler}/tasks/<id>
-Watch: ${scheduler}/tasks  ${scheduler}/workers  <node>/peers  <node>/metrics  <node>/health/ready
+Watch: sh scripts/pnpm exec hypha-inspect tasks ${scheduler} --watch   (peers: hypha-inspect peers ${stack.gateway.url})
+JSON: ${scheduler}/tasks  ${scheduler}/workers  <node>/network  <node>/metrics  <node>/health/ready
 A batch of tasks: npm run demo   Stop: Ctrl-C
 `)
 

@@ -14,7 +14,7 @@ const STYLE = `
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
 header { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; padding: .9rem 1.25rem; border-bottom: 1px solid var(--line); }
 header h1 { font-size: 1.15rem; margin: 0; }
-.id, td.mono, code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.id, td.mono, code { white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 #status { margin-left: auto; color: var(--muted); }
 #status[data-state=error] { color: var(--bad); }
 main { display: grid; grid-template-columns: minmax(360px, 640px) minmax(320px, 1fr); gap: 1rem 1.5rem; padding: 1rem 1.25rem; }
@@ -45,6 +45,7 @@ td.empty { color: var(--muted); font-style: italic; }
 const SCRIPT = `
 'use strict'
 const ROLE_ORDER = { gateway: 0, scheduler: 1, worker: 2 }
+const ACTIVE = new Set(['pending', 'assigned', 'running'])
 const $ = (id) => document.getElementById(id)
 const short = (id) => (id ? id.slice(0, 6) + '\\u2026' + id.slice(-6) : '')
 const roleOf = (peer) => (peer.roles && peer.roles[0]) || 'unknown'
@@ -72,12 +73,15 @@ function drawTopology(view, workers) {
   const r = Math.min(W, H) / 2 - 48
   all.forEach((p, i) => { const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(all.length, 1); pos.set(p.id, { x: cx + r * Math.cos(a), y: cy + r * Math.sin(a) }) })
   const links = el('g', {}), nodes = el('g', {})
+  // a link ends at the edge of the peer's circle, so it never runs over the labels
+  const edge = (from, at, radius) => { const dx = at.x - from.x, dy = at.y - from.y, d = Math.hypot(dx, dy) || 1; return { x: at.x - (dx / d) * radius, y: at.y - (dy / d) * radius } }
   for (const p of all) {
-    const to = pos.get(p.id)
+    const to = edge({ x: cx, y: cy }, pos.get(p.id), 19)
     if (p.absent) { links.append(el('line', { class: 'link', 'data-kind': 'disconnected', 'data-peer': p.id, x1: cx, y1: cy, x2: to.x, y2: to.y })); continue }
     const via = !p.direct && p.relay && pos.get(p.relay)
     if (via) {
-      links.append(el('path', { class: 'link', 'data-kind': 'relayed', 'data-peer': p.id, 'data-relay': p.relay, d: 'M' + cx + ',' + cy + ' Q' + via.x + ',' + via.y + ' ' + to.x + ',' + to.y }, el('title', {}, 'relayed through ' + short(p.relay))))
+      const end = edge(via, pos.get(p.id), 19)
+      links.append(el('path', { class: 'link', 'data-kind': 'relayed', 'data-peer': p.id, 'data-relay': p.relay, d: 'M' + cx + ',' + cy + ' Q' + via.x + ',' + via.y + ' ' + end.x + ',' + end.y }, el('title', {}, 'relayed through ' + short(p.relay))))
     } else {
       links.append(el('line', { class: 'link', 'data-kind': p.direct ? 'direct' : 'relayed', 'data-peer': p.id, 'data-transport': p.transport, x1: cx, y1: cy, x2: to.x, y2: to.y }, el('title', {}, p.transport + (p.latencyMs == null ? '' : ', ' + p.latencyMs.toFixed(1) + ' ms'))))
     }
@@ -127,7 +131,7 @@ function renderTasks(tasks) {
       el('td', { class: 'mono', title: t.id }, t.id.length > 14 ? short(t.id) : t.id), el('td', {}, t.executor),
       el('td', { class: 'state-' + t.state }, t.state), el('td', { class: 'mono', title: t.worker || '' }, short(t.worker)),
       el('td', {}, el('div', { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(fraction * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 }, el('span', { style: 'width:' + (fraction * 100).toFixed(1) + '%' }))),
-      el('td', {}, t.error || (t.progress && t.progress.message) || ''))
+      el('td', {}, t.error || (ACTIVE.has(t.state) && t.progress && t.progress.message) || ''))
   }, 'no tasks')
 }
 
@@ -137,12 +141,29 @@ async function json(path) {
   return response.json()
 }
 
+// The tasks shown: every unfinished one, and the last ones seen finishing while the page was
+// open (GET /tasks lists oldest first; a long-lived stack has more finished tasks than a page).
+const RECENT_KEPT = 20
+const recent = new Map()
+let active = new Map()
+async function liveTasks() {
+  const now = await json('/tasks?state=pending,assigned,running&limit=200')
+  const ids = new Set(now.map((t) => t.id))
+  const gone = [...active.keys()].filter((id) => !ids.has(id))
+  for (const task of await Promise.all(gone.map((id) => json('/tasks/' + encodeURIComponent(id)).catch(() => undefined)))) {
+    if (task) recent.set(task.id, task)
+  }
+  while (recent.size > RECENT_KEPT) recent.delete(recent.keys().next().value)
+  active = new Map(now.map((t) => [t.id, t]))
+  return [...now, ...[...recent.values()].reverse()]
+}
+
 let updates = 0
 async function refresh() {
   try {
     const view = await json('/network')
     const scheduler = view.role === 'scheduler'
-    const [workers, tasks] = scheduler ? await Promise.all([json('/workers'), json('/tasks?limit=50')]) : [undefined, undefined]
+    const [workers, tasks] = scheduler ? await Promise.all([json('/workers'), liveTasks()]) : [undefined, undefined]
     document.title = 'Hypha ' + view.role + ' ' + short(view.peerId)
     $('title').textContent = 'Hypha ' + view.role
     $('self').textContent = view.peerId
@@ -171,6 +192,7 @@ export const OPERATOR_PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>Hypha node</title>
 <style>${STYLE}</style>
 </head>
@@ -193,6 +215,7 @@ export const OPERATOR_PAGE = `<!doctype html>
 </section>
 <section id="tasks-section" hidden style="grid-column: 1 / -1">
 <h2>Tasks</h2>
+<p class="legend">Unfinished tasks, then the last ones that finished while this page was open.</p>
 <table id="tasks"><thead><tr><th>task</th><th>executor</th><th>state</th><th>worker</th><th>progress</th><th>message</th></tr></thead><tbody></tbody></table>
 </section>
 </main>

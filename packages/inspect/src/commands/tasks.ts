@@ -66,7 +66,8 @@ export function renderTasks(tasks: readonly TaskView[], output: Output, now = Da
       `${t.attempts}/${t.maxAttempts}`,
       t.state === 'running' || t.state === 'assigned' ? progressBar(t.progress?.fraction) : t.state === 'succeeded' ? progressBar(1) : '',
       now === 0 ? '' : age(t.createdAt, now),
-      t.error ?? t.progress?.message ?? '',
+      // a finished task's last progress message is stale: show why it failed, or nothing
+      t.error ?? (ACTIVE.has(t.state) ? (t.progress?.message ?? '') : ''),
     ]),
   )
 }
