@@ -1,6 +1,8 @@
 // The short-lived libp2p node behind `probe` and `lookup`: the certificates (and, for lookup,
 // the bootstrap peers) of a node's configuration file, listening on loopback only, no metrics,
 // DHT client. Any role's file works: the role sections are read past, not checked.
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { loadIdentity, probeConfig } from '@hypha/app-kit'
 import type { NodeIdentity } from '@hypha/mtls'
 import {
@@ -12,6 +14,7 @@ import {
   type NetworkConfig,
   type NodeRole,
 } from '@hypha/network-core'
+import { parse as parseToml } from 'smol-toml'
 import { z } from 'zod'
 import { UsageError } from './errors.js'
 
@@ -28,7 +31,7 @@ export function loadNodeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
   if (file === undefined)
     throw new UsageError('needs --config FILE (or HYPHA_CONFIG): a node configuration whose certificates the command uses')
   try {
-    return loadConfig({ file, schema: anyRoleSchema, env }) as unknown as NetworkConfig
+    return loadConfig({ file, schema: anyRoleSchema, env: { ...besideTheFile(file, env), ...env } }) as unknown as NetworkConfig
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message)
     throw err
@@ -62,4 +65,35 @@ export async function withSession<T>(
   } finally {
     identity?.close()
   }
+}
+
+/**
+ * A node reads the relative paths of its [security] files from its working directory (the local
+ * stack runs each node in .hypha/). An operator runs hypha-inspect from anywhere: a relative path
+ * that does not exist from here but does beside the configuration file is taken from there.
+ */
+function besideTheFile(file: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  let security: Record<string, unknown> | undefined
+  try {
+    const parsed = parseToml(readFileSync(file, 'utf8')) as { security?: Record<string, unknown> }
+    security = parsed.security
+  } catch {
+    return {} // loadConfig reports an unreadable or invalid file with the key and the line
+  }
+  const relocate = (value: unknown): string | undefined => {
+    if (typeof value !== 'string' || value === '' || isAbsolute(value) || existsSync(value)) return undefined
+    const beside = resolve(dirname(file), value)
+    return existsSync(beside) ? beside : undefined
+  }
+  const overrides: NodeJS.ProcessEnv = {}
+  for (const key of ['cert', 'key', 'trust'] as const) {
+    const name = `HYPHA_SECURITY__${key.toUpperCase()}`
+    const moved = env[name] === undefined ? relocate(security?.[key]) : undefined
+    if (moved !== undefined) overrides[name] = moved
+  }
+  const crls = security?.crl
+  if (Array.isArray(crls) && env.HYPHA_SECURITY__CRL === undefined && crls.some((c) => relocate(c) !== undefined)) {
+    overrides.HYPHA_SECURITY__CRL = crls.map((c) => relocate(c) ?? String(c)).join(',')
+  }
+  return overrides
 }

@@ -39,11 +39,14 @@ interface CliResult {
   stderr: string
 }
 
-/** Runs the bin in the stack's directory: its configs name the PKI relative to it, as the nodes read them. */
+/**
+ * Runs the bin from elsewhere than the stack's directory, as an operator would: the configs name
+ * the PKI relative to that directory (where the nodes run), and hypha-inspect finds it beside them.
+ */
 async function inspect(...argv: string[]): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, [INSPECT, ...argv], {
-      cwd: dir,
+      cwd: tmpdir(),
       env: { ...process.env, NO_COLOR: '1' },
       timeout: 60_000,
     })
