@@ -27,7 +27,8 @@ interface Fake {
   identity: TypedEventEmitter<NodeIdentityEvents>
   connections: Connection[]
   circuits: Multiaddr[]
-  relay: { reservations: { size: number } } | undefined
+  /** The relay server's reservation store, a PeerMap: its size and its peers. */
+  relay: { reservations: { size: number; keys(): IterableIterator<never> } } | undefined
 }
 
 function fake(options: { relayServer?: boolean } = {}): Fake {
@@ -38,7 +39,7 @@ function fake(options: { relayServer?: boolean } = {}): Fake {
     identity: new TypedEventEmitter<NodeIdentityEvents>(),
     connections: [],
     circuits: [],
-    relay: options.relayServer === true ? { reservations: { size: 0 } } : undefined,
+    relay: options.relayServer === true ? { reservations: { size: 0, keys: () => [].values() } } : undefined,
   }
   const node: MetricsNode = {
     registry: state.registry,
