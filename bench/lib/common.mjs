@@ -147,13 +147,13 @@ export async function removeDir(dir) {
  * Forks `script` with an IPC channel and resolves with its first {type: 'ready'} message.
  * The child exits when the channel closes (see peer.mjs), so it cannot outlive us.
  */
-export function forkChild(script, init, execArgv = process.execArgv) {
+export function forkChild(script, init, execArgv = process.execArgv, readyTimeoutMs = 30_000) {
   // the far side runs with the V8 flags a service's launcher gives it, so its memory and speed are a node's
   const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...NODE_RUNTIME_FLAGS, ...execArgv] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} not ready within 30 s`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${script} not ready within ${readyTimeoutMs / 1000} s`)), readyTimeoutMs)
     child.once('error', reject)
     child.once('exit', (code, signal) => reject(new Error(`${script} exited early (${code ?? signal})`)))
     child.on('message', (message) => {

@@ -167,11 +167,11 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     expect(validation.errors ?? []).toEqual([])
     expect(validation.valid).toBe(true)
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/health/live', '/health/ready', '/metrics', '/openapi.json', '/peers', '/scheduler', '/tasks', '/tasks/{id}', '/tasks/{id}/result', '/workers'].sort(),
+      ['/', '/health/live', '/health/ready', '/metrics', '/network', '/openapi.json', '/peers', '/scheduler', '/tasks', '/tasks/{id}', '/tasks/{id}/result', '/workers'].sort(),
     )
     // every node serves the common part
     const gateway = (await (await fetch(`${stack.gateway.url}/openapi.json`)).json()) as OpenApiDocument
-    expect(Object.keys(gateway.paths)).toEqual(expect.arrayContaining(['/health/ready', '/metrics', '/peers']))
+    expect(Object.keys(gateway.paths)).toEqual(expect.arrayContaining(['/', '/health/ready', '/metrics', '/network', '/peers']))
     expect(gateway.paths).not.toHaveProperty('/tasks')
 
     // the answers have the shape the document gives them
@@ -189,6 +189,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     for (const worker of await client.workers()) check('WorkerView', worker)
     check('SchedulerView', await (await fetch(`${stack.scheduler.url}/scheduler`)).json())
     for (const peer of (await (await fetch(`${stack.scheduler.url}/peers`)).json()) as unknown[]) check('PeerView', peer)
+    for (const node of [stack.gateway, stack.scheduler]) check('NetworkView', await (await fetch(`${node.url}/network`)).json())
     const invalid = await fetch(`${stack.scheduler.url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"executor":"Bad"}' })
     check('Problem', await invalid.json())
   }, 60_000)

@@ -1,0 +1,123 @@
+// One scheduler and many workers, as processes: the scheduler alone in its process (its CPU time
+// and RSS are its own), the workers spread over 10 host processes (each worker a Hypha node of
+// its own: certificate, PeerId, TCP + mTLS connection to the scheduler, a Worker engine of
+// capacity 1). For each size in BENCH_SCHED_WORKERS (default 50,100,200; the first is the
+// baseline of the ratios):
+//  - registration: time until the scheduler knows every worker connected;
+//  - idle cost: the scheduler's CPU (share of one core) and RSS per worker, over 10 s;
+//  - placement: as many instant (echo) tasks as workers submitted at once: tasks/s placed and
+//    p50/p99 from the submit call to 'task:assigned';
+//  - crash: as many 4 s sleep tasks as workers, once all are assigned one host process is
+//    SIGKILLed (10% of the workers): every task must still succeed (leases run out, re-queued).
+// 1,000 workers do not fit this 2-core machine as processes of full nodes (the figures say where
+// it ends); docs/benchmarks.md extrapolates from the per-worker costs measured here.
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { forkChild, makePki, median, percentile, round, stopChild } from './lib/common.mjs'
+
+const LEVELS = (process.env.BENCH_SCHED_WORKERS ?? '50,100,200').split(',').map(Number)
+const HOSTS = 10
+const LEASE_MS = 3_000
+const IDLE_MS = 10_000
+const here = (file) => join(fileURLToPath(new URL('.', import.meta.url)), file)
+
+function ask(child, type, payload = {}, reply = type) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message) => {
+      if (message?.type === 'error') {
+        child.off('message', onMessage)
+        reject(new Error(message.message))
+      } else if (message?.type === reply) {
+        child.off('message', onMessage)
+        resolve(message)
+      }
+    }
+    child.on('message', onMessage)
+    child.send({ type, ...payload })
+  })
+}
+
+async function waitFor(what, probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await probe()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+async function level(workers) {
+  const names = Array.from({ length: workers }, (_, i) => `worker-${i}`)
+  const { pki } = await makePki(['scheduler', ...names])
+  const { child: scheduler, info } = await forkChild(here('lib/scheduler-host.mjs'), { files: pki.nodes.scheduler, leaseMs: LEASE_MS })
+  const hosts = []
+  try {
+    const empty = await ask(scheduler, 'stats')
+    const registerStarted = Date.now()
+    const perHost = Math.ceil(workers / HOSTS)
+    for (let h = 0; h < HOSTS && h * perHost < workers; h++) {
+      const files = names.slice(h * perHost, (h + 1) * perHost).map((n) => pki.nodes[n])
+      hosts.push(forkChild(here('lib/worker-host.mjs'), { files, bootstrap: [info.address] }, process.execArgv, 300_000))
+    }
+    const started = await Promise.all(hosts)
+    await waitFor(`${workers} workers registered`, async () => (await ask(scheduler, 'workers')).connected >= workers, 300_000)
+    const registerMs = Date.now() - registerStarted
+
+    const idleFrom = await ask(scheduler, 'stats')
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
+    const idleTo = await ask(scheduler, 'stats')
+    const cpuShare = (idleTo.cpuUs - idleFrom.cpuUs) / 1000 / IDLE_MS
+
+    const burst = await ask(scheduler, 'submit', { count: workers, executor: 'echo', input: 'x', timeoutMs: 120_000 }, 'submitted')
+    const burstDone = await ask(scheduler, 'finish', { ids: burst.ids, timeoutMs: 120_000 }, 'finished')
+
+    const sleepers = await ask(scheduler, 'submit', { count: workers, executor: 'sleep', input: '4000', timeoutMs: 120_000 }, 'submitted')
+    const victim = started[0].child
+    const killedWorkers = Math.min(perHost, workers)
+    victim.kill('SIGKILL')
+    const crash = await ask(scheduler, 'finish', { ids: sleepers.ids, timeoutMs: 180_000 }, 'finished')
+
+    return {
+      bench: 'scheduler-scale',
+      workers,
+      hosts: started.length,
+      registerMs,
+      schedulerConnections: idleTo.connections,
+      idleCpuPercentOfCore: round(cpuShare * 100, 2),
+      idleCpuPercentPerWorker: round((cpuShare * 100) / workers, 4),
+      rssMiB: round(idleTo.rss / 1048576, 1),
+      rssPerWorkerKiB: round((idleTo.rss - empty.rss) / 1024 / workers, 1),
+      placement: {
+        tasks: workers,
+        placed: burst.placed,
+        placedPerS: round((burst.placed / burst.spanMs) * 1000, 1),
+        p50Ms: round(median(burst.placementMs), 1),
+        p99Ms: round(percentile(burst.placementMs, 99), 1),
+        allSucceeded: burstDone.done,
+      },
+      crash: { killedWorkers, tasks: workers, succeeded: crash.succeeded, requeued: crash.requeued, allSucceeded: crash.done, afterKillMs: Math.round(crash.durationMs) },
+    }
+  } finally {
+    for (const pending of hosts) {
+      const host = await pending.catch(() => undefined)
+      if (host !== undefined) await stopChild(host.child)
+    }
+    await stopChild(scheduler)
+  }
+}
+
+const results = []
+for (const workers of LEVELS) {
+  const result = await level(workers)
+  results.push(result)
+  console.log(JSON.stringify(result))
+}
+const base = results[0]
+const top = results.at(-1)
+console.log(
+  `scheduler-scale: ${top.workers} workers: placement p50 ${top.placement.p50Ms} ms, p99 ${top.placement.p99Ms} ms, ${top.placement.placedPerS} tasks/s; ` +
+    `scheduler ${top.idleCpuPercentPerWorker}% of a core and ${top.rssPerWorkerKiB} KiB per worker idle; ` +
+    `${top.crash.killedWorkers} crashed: ${top.crash.succeeded}/${top.crash.tasks} succeeded (${top.crash.requeued} re-queued) ` +
+    `(${base.workers} workers: p50 ${base.placement.p50Ms} ms, p99 ${base.placement.p99Ms} ms; p50 ratio ${round(top.placement.p50Ms / base.placement.p50Ms, 2)}x)`,
+)
+process.exit(0)
