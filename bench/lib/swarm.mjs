@@ -4,9 +4,9 @@
 // graph (a ring plus chords) with a bounded number of handshakes in flight.
 import { TestNetwork } from '@hypha/network-core/testing'
 
-/** Starts `count` nodes; `options(i)` gives each its TestNetwork options. */
-export async function startSwarm(count, options = () => ({}), batch = 10) {
-  const net = await TestNetwork.create(count)
+/** Starts `count` nodes of a network with `identities` certificates; `options(i)` gives each its TestNetwork options. */
+export async function startSwarm(count, options = () => ({}), { identities = count, batch = 10 } = {}) {
+  const net = await TestNetwork.create(identities)
   const nodes = []
   for (let i = 0; i < count; i += batch) {
     const started = await Promise.all(

@@ -20,9 +20,7 @@ export type InvalidMessageReason =
   | 'schema'
   | 'unsigned'
 
-export type DecodeResult<T> =
-  | { ok: true, value: T }
-  | { ok: false, reason: InvalidMessageReason, detail: string }
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: InvalidMessageReason; detail: string }
 
 const encoder = new TextEncoder()
 // fatal: a malformed byte sequence is an invalid message, not something to paper over with U+FFFD.
@@ -81,7 +79,7 @@ export function decodeEnvelope<T>(data: Uint8Array, schema: z.ZodType<T>, maxMes
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope) || !('v' in envelope) || !('body' in envelope)) {
     return { ok: false, reason: 'invalid-envelope', detail: 'expected an object with "v" and "body"' }
   }
-  const { v, body } = envelope as { v: unknown, body: unknown }
+  const { v, body } = envelope as { v: unknown; body: unknown }
   if (v !== PUBSUB_ENVELOPE_VERSION) {
     // A later integer version is a peer ahead of us, not an attacker; anything else is garbage.
     if (typeof v === 'number' && Number.isSafeInteger(v) && v > PUBSUB_ENVELOPE_VERSION) {

@@ -1,13 +1,13 @@
 // Tests of TypedPubSub against a fake gossipsub router: validator verdicts and events, handler
 // isolation (throwing, never-settling, backlogged handlers), subscribe bookkeeping and stop().
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { StrictNoSign, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSubEvents, Message, PublishResult, TopicValidatorFn } from '@libp2p/gossipsub'
+import { StrictNoSign, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { z } from 'zod'
-import { TypedPubSub, type PubSubEvents, type PubSubRouter } from './index.js'
+import { type PubSubEvents, type PubSubRouter, TypedPubSub } from './index.js'
 
 const Task = z.object({ id: z.string(), n: z.number().int() })
 type Task = z.infer<typeof Task>
@@ -17,11 +17,15 @@ class FakeRouter extends TypedEventEmitter<GossipSubEvents> implements PubSubRou
   readonly topicValidators = new Map<string, TopicValidatorFn>()
   readonly subscribeCalls: string[] = []
   readonly unsubscribeCalls: string[] = []
-  readonly published: Array<{ topic: string, data: Uint8Array }> = []
+  readonly published: Array<{ topic: string; data: Uint8Array }> = []
   recipients: PeerId[] = []
 
-  subscribe(topic: string): void { this.subscribeCalls.push(topic) }
-  unsubscribe(topic: string): void { this.unsubscribeCalls.push(topic) }
+  subscribe(topic: string): void {
+    this.subscribeCalls.push(topic)
+  }
+  unsubscribe(topic: string): void {
+    this.unsubscribeCalls.push(topic)
+  }
   async publish(topic: string, data?: Uint8Array): Promise<PublishResult> {
     this.published.push({ topic, data: data ?? new Uint8Array() })
     return { recipients: this.recipients }
@@ -50,11 +54,15 @@ function signed(topic: string, payload: unknown): Message {
   const data = payload instanceof Uint8Array ? payload : new TextEncoder().encode(JSON.stringify(payload))
   return { type: 'signed', from: author, topic, data, sequenceNumber: ++seq, signature: new Uint8Array(64), key: authorKey }
 }
-const flush = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+const flush = async (): Promise<void> => {
+  await new Promise((resolve) => setImmediate(resolve))
+}
 
 function record<K extends keyof PubSubEvents>(pubsub: TypedPubSub, type: K): Array<PubSubEvents[K]['detail']> {
   const seen: Array<PubSubEvents[K]['detail']> = []
-  pubsub.addEventListener(type, (event) => { seen.push((event as PubSubEvents[K]).detail) })
+  pubsub.addEventListener(type, (event) => {
+    seen.push((event as PubSubEvents[K]).detail)
+  })
   return seen
 }
 
@@ -65,21 +73,27 @@ describe('TypedPubSub', () => {
     router = new FakeRouter()
     pubsub = new TypedPubSub(router, { maxMessageBytes: 256 })
   })
-  afterEach(() => { pubsub.stop() })
+  afterEach(() => {
+    pubsub.stop()
+  })
 
   it('refuses a router that does not sign messages, and bad limits', () => {
     const unsigned = new FakeRouter()
     unsigned.globalSignaturePolicy = StrictNoSign
     expect(() => new TypedPubSub(unsigned, { maxMessageBytes: 256 })).toThrow(expect.objectContaining({ name: 'PubSubConfigError' }))
     expect(() => new TypedPubSub(new FakeRouter(), { maxMessageBytes: 0 })).toThrow(expect.objectContaining({ name: 'PubSubConfigError' }))
-    expect(() => new TypedPubSub(new FakeRouter(), { maxMessageBytes: 1, maxPendingPerHandler: 0 })).toThrow(expect.objectContaining({ name: 'PubSubConfigError' }))
+    expect(() => new TypedPubSub(new FakeRouter(), { maxMessageBytes: 1, maxPendingPerHandler: 0 })).toThrow(
+      expect.objectContaining({ name: 'PubSubConfigError' }),
+    )
   })
 
   it('installs a validator on declaration and returns the same topic for the same schema', () => {
     const topic = pubsub.topic('tasks', Task)
     expect(router.topicValidators.has('tasks')).toBe(true)
     expect(pubsub.topic('tasks', Task)).toBe(topic)
-    expect(() => pubsub.topic('tasks', z.object({ other: z.string() }))).toThrow(expect.objectContaining({ name: 'PubSubTopicConflictError' }))
+    expect(() => pubsub.topic('tasks', z.object({ other: z.string() }))).toThrow(
+      expect.objectContaining({ name: 'PubSubTopicConflictError' }),
+    )
     router.topicValidators.set('foreign', () => TopicValidatorResult.Accept)
     expect(() => pubsub.topic('foreign', Task)).toThrow(expect.objectContaining({ name: 'PubSubTopicConflictError' }))
   })
@@ -108,8 +122,12 @@ describe('TypedPubSub', () => {
     const topic = pubsub.topic('tasks', Task)
     const a: Array<[Task, string]> = []
     const b: Task[] = []
-    topic.subscribe((message, from) => { a.push([message, from.toString()]) })
-    topic.subscribe((message) => { b.push(message) })
+    topic.subscribe((message, from) => {
+      a.push([message, from.toString()])
+    })
+    topic.subscribe((message) => {
+      b.push(message)
+    })
     await router.receive(signed('tasks', { v: 1, body: { id: 'a', n: 1, extra: true } }), relay)
     await flush()
     expect(a).toEqual([[{ id: 'a', n: 1 }, author.toString()]])
@@ -120,10 +138,18 @@ describe('TypedPubSub', () => {
     const topic = pubsub.topic('tasks', Task)
     const errors = record(pubsub, 'handler:error')
     const got: number[] = []
-    topic.subscribe(() => { throw new Error('sync boom') })
-    topic.subscribe(async () => { throw new Error('async boom') })
-    topic.subscribe(async () => { await new Promise(() => {}) })
-    topic.subscribe((message) => { got.push(message.n) })
+    topic.subscribe(() => {
+      throw new Error('sync boom')
+    })
+    topic.subscribe(async () => {
+      throw new Error('async boom')
+    })
+    topic.subscribe(async () => {
+      await new Promise(() => {})
+    })
+    topic.subscribe((message) => {
+      got.push(message.n)
+    })
     for (let n = 0; n < 5; n++) await router.receive(signed('tasks', { v: 1, body: { id: 'a', n } }), relay)
     await flush()
     expect(got).toEqual([0, 1, 2, 3, 4])
@@ -138,9 +164,14 @@ describe('TypedPubSub', () => {
     const topic = pubsub.topic('tasks', Task)
     const release: Array<() => void> = []
     let calls = 0
-    topic.subscribe(async () => { calls++; await new Promise<void>((resolve) => release.push(resolve)) })
+    topic.subscribe(async () => {
+      calls++
+      await new Promise<void>((resolve) => release.push(resolve))
+    })
     const fast: number[] = []
-    topic.subscribe((message) => { fast.push(message.n) })
+    topic.subscribe((message) => {
+      fast.push(message.n)
+    })
     for (let n = 0; n < 4; n++) await router.receive(signed('tasks', { v: 1, body: { id: 'a', n } }), relay)
     await flush()
     expect(calls).toBe(2)
@@ -148,7 +179,9 @@ describe('TypedPubSub', () => {
     expect(dropped).toHaveLength(2)
     expect(dropped[0]).toMatchObject({ topic: 'tasks', reason: 'handler-backlog' })
     // Once the slow handler catches up it gets messages again.
-    release.forEach((r) => { r() })
+    release.forEach((r) => {
+      r()
+    })
     await flush()
     await router.receive(signed('tasks', { v: 1, body: { id: 'a', n: 4 } }), relay)
     await flush()
@@ -191,7 +224,9 @@ describe('TypedPubSub', () => {
     const topic = pubsub.topic('tasks', Task)
     const off = topic.subscribe(() => {})
     let delivered = 0
-    topic.subscribe(() => { delivered++ })
+    topic.subscribe(() => {
+      delivered++
+    })
     pubsub.stop()
     expect(router.topicValidators.has('tasks')).toBe(false)
     expect(router.unsubscribeCalls).toEqual(['tasks'])
@@ -208,7 +243,9 @@ describe('TypedPubSub', () => {
     const topic = pubsub.topic('tasks', Task)
     const invalid = record(pubsub, 'message:invalid')
     const got: Task[] = []
-    topic.subscribe((m) => { got.push(m) })
+    topic.subscribe((m) => {
+      got.push(m)
+    })
     router.dispatchEvent(new CustomEvent('message', { detail: signed('tasks', { v: 1, body: { id: 1 } }) }))
     router.dispatchEvent(new CustomEvent('message', { detail: signed('tasks', { v: 1, body: { id: 'b', n: 2 } }) }))
     await flush()

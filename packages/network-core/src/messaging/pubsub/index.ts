@@ -1,7 +1,8 @@
 // Typed pub/sub on gossipsub: one zod schema per topic, checked on publish and by a topic validator on
 // every inbound message before it is forwarded. Needs a started node; JSON bodies; sync CPU hogs still block.
-import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
+
 import type { GossipSub, Message, TopicValidatorFn } from '@libp2p/gossipsub'
+import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { AbortOptions, ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
@@ -13,8 +14,10 @@ import { PubSubConfigError, PubSubStoppedError, PubSubTopicConflictError } from 
  * The part of the gossipsub service this layer uses, so tests can hand in a fake. The real
  * service (`libp2p.services.pubsub` built with `gossipsub(gossipsubOptions(...))`) fits it.
  */
-export type PubSubRouter = Pick<GossipSub,
-  'globalSignaturePolicy' | 'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish' | 'addEventListener' | 'removeEventListener'>
+export type PubSubRouter = Pick<
+  GossipSub,
+  'globalSignaturePolicy' | 'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish' | 'addEventListener' | 'removeEventListener'
+>
 
 export interface TypedPubSubInit {
   /** Largest encoded envelope published or accepted; use the value given to gossipsubOptions(). */
@@ -39,18 +42,18 @@ export interface MessageInvalidDetail {
 
 export interface PubSubEvents {
   /** A valid message arrived for a subscribed topic; `from` is its (signed) author. */
-  'message:received': CustomEvent<{ topic: string, from: PeerId }>
+  'message:received': CustomEvent<{ topic: string; from: PeerId }>
   /**
    * An inbound message failed validation. It was rejected (not forwarded, sender penalised),
    * except for `unsupported-version`, which is ignored (not forwarded, not penalised).
    */
   'message:invalid': CustomEvent<MessageInvalidDetail>
   /** A message left this node; `recipients` counts the peers gossipsub sent it to directly. */
-  'message:published': CustomEvent<{ topic: string, recipients: number }>
+  'message:published': CustomEvent<{ topic: string; recipients: number }>
   /** A handler threw or its promise rejected; other handlers are unaffected. */
-  'handler:error': CustomEvent<{ topic: string, from: PeerId, error: unknown }>
+  'handler:error': CustomEvent<{ topic: string; from: PeerId; error: unknown }>
   /** A handler had `maxPendingPerHandler` deliveries in flight, so this one was not made. */
-  'message:dropped': CustomEvent<{ topic: string, from: PeerId, reason: 'handler-backlog' }>
+  'message:dropped': CustomEvent<{ topic: string; from: PeerId; reason: 'handler-backlog' }>
 }
 
 export type MessageHandler<T> = (message: T, from: PeerId) => void | Promise<void>
@@ -103,7 +106,9 @@ export class TypedPubSub extends TypedEventEmitter<PubSubEvents> {
     super()
     if (gossipsub.globalSignaturePolicy !== StrictSign) {
       // Unsigned messages have no author to attribute, audit or score; refuse rather than degrade.
-      throw new PubSubConfigError(`gossipsub must run with globalSignaturePolicy '${StrictSign}', it runs with '${gossipsub.globalSignaturePolicy}'`)
+      throw new PubSubConfigError(
+        `gossipsub must run with globalSignaturePolicy '${StrictSign}', it runs with '${gossipsub.globalSignaturePolicy}'`,
+      )
     }
     if (!Number.isSafeInteger(init.maxMessageBytes) || init.maxMessageBytes <= 0) {
       throw new PubSubConfigError(`maxMessageBytes must be a positive integer, got ${init.maxMessageBytes}`)
@@ -267,7 +272,9 @@ export class TypedPubSub extends TypedEventEmitter<PubSubEvents> {
         return
       }
       result.then(
-        () => { subscription.pending-- },
+        () => {
+          subscription.pending--
+        },
         (error: unknown) => {
           subscription.pending--
           this.#handlerFailed(topic, from, error)
