@@ -14,37 +14,14 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { forkChild, makePki, median, percentile, round, stopChild } from './lib/common.mjs'
+import { ask } from './lib/distributed-swarm.mjs'
+import { waitUntil } from './lib/swarm.mjs'
 
 const LEVELS = (process.env.BENCH_SCHED_WORKERS ?? '50,100,200').split(',').map(Number)
 const HOSTS = 10
 const LEASE_MS = 3_000
 const IDLE_MS = 10_000
 const here = (file) => join(fileURLToPath(new URL('.', import.meta.url)), file)
-
-function ask(child, type, payload = {}, reply = type) {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message) => {
-      if (message?.type === 'error') {
-        child.off('message', onMessage)
-        reject(new Error(message.message))
-      } else if (message?.type === reply) {
-        child.off('message', onMessage)
-        resolve(message)
-      }
-    }
-    child.on('message', onMessage)
-    child.send({ type, ...payload })
-  })
-}
-
-async function waitFor(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await probe()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
 
 async function level(workers) {
   const names = Array.from({ length: workers }, (_, i) => `worker-${i}`)
@@ -60,7 +37,7 @@ async function level(workers) {
       hosts.push(forkChild(here('lib/worker-host.mjs'), { files, bootstrap: [info.address] }, process.execArgv, 300_000))
     }
     const started = await Promise.all(hosts)
-    await waitFor(`${workers} workers registered`, async () => (await ask(scheduler, 'workers')).connected >= workers, 300_000)
+    await waitUntil(`${workers} workers registered`, async () => (await ask(scheduler, 'workers')).connected >= workers, 300_000, 250)
     const registerMs = Date.now() - registerStarted
 
     const idleFrom = await ask(scheduler, 'stats')
@@ -68,14 +45,14 @@ async function level(workers) {
     const idleTo = await ask(scheduler, 'stats')
     const cpuShare = (idleTo.cpuUs - idleFrom.cpuUs) / 1000 / IDLE_MS
 
-    const burst = await ask(scheduler, 'submit', { count: workers, executor: 'echo', input: 'x', timeoutMs: 120_000 }, 'submitted')
-    const burstDone = await ask(scheduler, 'finish', { ids: burst.ids, timeoutMs: 120_000 }, 'finished')
+    const burst = await ask(scheduler, 'submit', { count: workers, executor: 'echo', input: 'x', timeoutMs: 120_000 })
+    const burstDone = await ask(scheduler, 'finish', { ids: burst.ids, timeoutMs: 120_000 })
 
-    const sleepers = await ask(scheduler, 'submit', { count: workers, executor: 'sleep', input: '4000', timeoutMs: 120_000 }, 'submitted')
+    const sleepers = await ask(scheduler, 'submit', { count: workers, executor: 'sleep', input: '4000', timeoutMs: 120_000 })
     const victim = started[0].child
     const killedWorkers = Math.min(perHost, workers)
     victim.kill('SIGKILL')
-    const crash = await ask(scheduler, 'finish', { ids: sleepers.ids, timeoutMs: 180_000 }, 'finished')
+    const crash = await ask(scheduler, 'finish', { ids: sleepers.ids, timeoutMs: 180_000 })
 
     return {
       bench: 'scheduler-scale',

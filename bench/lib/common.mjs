@@ -24,7 +24,7 @@ export const LISTEN = {
 
 /**
  * A Hypha config as an operator would write it: mtls, loopback only, metrics off. `extra`:
- * `bootstrap` (addresses), `nat` and `relay` (keys of [network.nat] / [network.relay]).
+ * `bootstrap` (addresses), `nat`, `relay` and `dht` (keys of [network.nat] / [network.relay] / [network.dht]).
  */
 export function benchConfig(files, listen, extra = {}) {
   const keys = (table) => Object.entries(table ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
@@ -38,6 +38,9 @@ export function benchConfig(files, listen, extra = {}) {
     '',
     '[network.transport]',
     'dial_timeout = "5s"',
+    '',
+    '[network.dht]',
+    ...keys(extra.dht),
     '',
     '[network.nat]',
     // loopback peers never need a relay reservation; "auto" makes the relay transport's

@@ -61,19 +61,19 @@ async function finish({ ids, timeoutMs }) {
 process.on('message', async (message) => {
   try {
     if (message.type === 'init') process.send({ type: 'ready', ...(await init(message)) })
-    else if (message.type === 'workers') process.send({ type: 'workers', connected: scheduler.workers().filter((w) => w.connection !== 'disconnected').length })
-    else if (message.type === 'submit') process.send({ type: 'submitted', ...(await submit(message)) })
-    else if (message.type === 'finish') process.send({ type: 'finished', ...(await finish(message)) })
+    else if (message.type === 'workers') process.send({ type: 'workers', seq: message.seq, connected: scheduler.workers().filter((w) => w.connection !== 'disconnected').length })
+    else if (message.type === 'submit') process.send({ type: 'submit', seq: message.seq, ...(await submit(message)) })
+    else if (message.type === 'finish') process.send({ type: 'finish', seq: message.seq, ...(await finish(message)) })
     else if (message.type === 'stats') {
       const { user, system } = process.cpuUsage()
-      process.send({ type: 'stats', cpuUs: user + system, rss: process.memoryUsage.rss(), connections: running.node.libp2p.getConnections().length })
+      process.send({ type: 'stats', seq: message.seq, cpuUs: user + system, rss: process.memoryUsage.rss(), connections: running.node.libp2p.getConnections().length })
     } else if (message.type === 'stop') {
       await scheduler?.stop()
       await running?.stop()
       process.exit(0)
     }
   } catch (err) {
-    process.send?.({ type: 'error', message: err?.stack ?? String(err) })
+    process.send?.({ type: 'error', seq: message.seq, message: err?.stack ?? String(err) })
   }
 })
 process.on('disconnect', () => process.exit(0))

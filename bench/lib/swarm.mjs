@@ -1,23 +1,5 @@
-// Many Hypha nodes in one process for the scale benchmarks (gossip-scale, dht-scale): real nodes
-// (TCP + mTLS on loopback, each with its own certificate from one throw-away CA), built by
-// network-core's TestNetwork, started a few at a time, linked into a sparse random-regular-ish
-// graph (a ring plus chords) with a bounded number of handshakes in flight.
-import { TestNetwork } from '@hypha/network-core/testing'
-
-/** Starts `count` nodes of a network with `identities` certificates; `options(i)` gives each its TestNetwork options. */
-export async function startSwarm(count, options = () => ({}), { identities = count, batch = 10 } = {}) {
-  const net = await TestNetwork.create(identities)
-  const nodes = []
-  for (let i = 0; i < count; i += batch) {
-    const started = await Promise.all(
-      Array.from({ length: Math.min(batch, count - i) }, (_, k) =>
-        net.start({ transports: 'tcp', role: 'worker', ...options(i + k), toml: { metrics: { enabled: false }, ...(options(i + k).toml ?? {}) } }),
-      ),
-    )
-    nodes.push(...started)
-  }
-  return { net, nodes }
-}
+// Small helpers of the scale benchmarks (gossip-scale, dht-scale, scheduler-scale): bounded
+// concurrency, polling with a deadline, a seeded PRNG and a wall clock shared by processes.
 
 /** Runs `jobs` (functions returning promises) with at most `limit` at once. */
 export async function limited(jobs, limit) {
@@ -32,25 +14,6 @@ export async function limited(jobs, limit) {
     }),
   )
   return results
-}
-
-/** Links node i to i+s for every step s (a ring plus chords: degree 2 x steps, small diameter). */
-export async function linkRing(nodes, steps, concurrency = 16) {
-  const edges = new Set()
-  for (let i = 0; i < nodes.length; i++) {
-    for (const step of steps) {
-      const j = (i + step) % nodes.length
-      if (i !== j) edges.add(`${Math.min(i, j)}-${Math.max(i, j)}`)
-    }
-  }
-  await limited(
-    [...edges].map((edge) => async () => {
-      const [a, b] = edge.split('-').map(Number)
-      await nodes[a].dial(nodes[b].getMultiaddrs())
-    }),
-    concurrency,
-  )
-  return edges.size
 }
 
 export async function waitUntil(what, predicate, timeoutMs = 120_000, intervalMs = 100) {

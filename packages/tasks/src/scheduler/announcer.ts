@@ -51,7 +51,10 @@ export class Announcer {
       return
     }
     this.#lastRoundAt = performance.now()
-    this.#running = this.#round()
+    // the round starts after the current I/O callbacks: submissions arriving together (a client
+    // posting a batch) share one round instead of the first going out alone
+    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#round())
       .catch((err: unknown) => { this.#options.onError(err) })
       .finally(() => {
         this.#running = undefined

@@ -261,7 +261,15 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       if (this.#freeSlots() <= 0) return
       if (!this.#canRun(task)) continue
       this.#offering.add(task.id)
-      void addressed.then(() => this.#offer(task, from)).finally(() => this.#offering.delete(task.id))
+      void addressed
+        .then(() => this.#offer(task, from))
+        .finally(() => this.#offering.delete(task.id))
+        .then((outcome) => {
+          // Every worker that hears an announcement offers for its first tasks, so most lose the
+          // race; the announcement said tasks are pending: ask for the oldest we can run now
+          // instead of waiting for the next round (placement waited rounds: bench/scheduler-scale.mjs).
+          if (outcome === 'taken') this.#pull(from)
+        })
     }
   }
 
@@ -301,7 +309,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       .then(() => undefined, (err: unknown) => this.#protocolError('peer-store', undefined, err))
   }
 
-  async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<void> {
+  /** 'taken': another worker was faster; 'declined' for any other reason; 'failed': no answer. */
+  async #offer(task: AnnouncedTask, scheduler: PeerId): Promise<'assigned' | 'taken' | 'declined' | 'failed'> {
     let response
     try {
       const id = scheduler.toString()
@@ -312,18 +321,19 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
         await this.#node.libp2p.dial(scheduler, { signal })
         await this.#roles.whenKnown(id, signal)
       }
-      if (this.#refuseRole(id, OFFER_PROTOCOL)) return
+      if (this.#refuseRole(id, OFFER_PROTOCOL)) return 'declined'
       response = await this.#node.rpc.request(scheduler, OfferProtocol.id, OfferProtocol,
         { v: V, taskId: task.id, worker: this.capabilities() }, { timeoutMs: this.#requestTimeoutMs })
     } catch (err) {
       this.#protocolError(OFFER_PROTOCOL, task.id, err)
-      return
+      return 'failed'
     }
     if (!response.assigned) {
       this.safeDispatchEvent('offer:declined', { detail: { taskId: task.id, reason: response.reason } })
-      return
+      return response.reason === 'taken' ? 'taken' : 'declined'
     }
     this.#run(response.task, scheduler)
+    return 'assigned'
   }
 
   #run(assignment: Assignment, scheduler: PeerId): void {

@@ -1,0 +1,130 @@
+// Child process of the scale benchmarks (gossip-scale, dht-scale): a share of the swarm's nodes,
+// each a real Hypha node (own certificate, TCP + mTLS on loopback), so that a swarm of 100-200
+// nodes uses every core of the machine instead of one event loop. The parent sends commands
+// over IPC and gets one answer per command ({type: <command>, ...}). Times are wall clock
+// (performance.timeOrigin + now: the same clock in every process of the machine).
+import { z } from 'zod'
+import { LISTEN, startNode } from './common.mjs'
+import { limited, nowMs } from './swarm.mjs'
+
+const Message = z.object({ id: z.number().int(), sentAt: z.number() })
+/** index -> { running, topic? } */
+const nodes = new Map()
+/** [message id, node index, latency ms] */
+const deliveries = []
+
+const commands = {
+  async init({ members, role, config, pubsubTopics }) {
+    await limited(
+      members.map(({ index, files }) => async () => {
+        nodes.set(index, { running: await startNode(files, role, LISTEN.tcp, { config, ...(pubsubTopics ? { pubsubTopics } : {}) }) })
+      }),
+      8,
+    )
+    return { addresses: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.getMultiaddrs().map((a) => a.toString())])), peerIds: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.peerId.toString()])) }
+  },
+  /** Dials each [from, addresses]; a dial that crosses one from the other side may lose: counted, not fatal. */
+  async dial({ links }) {
+    let failed = 0
+    await limited(
+      links.map(([from, addresses]) => () =>
+        nodes
+          .get(from)
+          .running.node.dial(addresses.map((a) => multiaddrOf(a)))
+          .catch(() => {
+            failed++
+          }),
+      ),
+      16,
+    )
+    return { failed }
+  },
+  async subscribe({ topic }) {
+    for (const [index, entry] of nodes) {
+      entry.topic = entry.running.node.pubsub.topic(topic, Message)
+      entry.seen = new Set()
+      entry.topic.subscribe((message) => {
+        if (entry.seen.has(message.id)) return
+        entry.seen.add(message.id)
+        deliveries.push([message.id, index, nowMs() - message.sentAt])
+      })
+    }
+    return {}
+  },
+  async mesh({ topic }) {
+    return { mesh: [...nodes].map(([i, n]) => [i, n.running.node.libp2p.services.pubsub.getMeshPeers(topic).length, n.running.node.libp2p.getPeers().length]) }
+  },
+  async publish({ index, id }) {
+    await nodes.get(index).topic.publish({ id, sentAt: nowMs() })
+    return {}
+  },
+  async stop({ indices }) {
+    await Promise.all(indices.map(async (i) => {
+      const entry = nodes.get(i)
+      nodes.delete(i)
+      await entry?.running.stop()
+    }))
+    return {}
+  },
+  /** The deliveries since the previous call (the parent adds them up). */
+  async deliveries() {
+    return { deliveries: deliveries.splice(0) }
+  },
+  async tables() {
+    return { sizes: [...nodes.values()].map((n) => n.running.node.dhtRoutingTableSize()) }
+  },
+  async find({ index, peerId, want, timeoutMs }) {
+    const node = nodes.get(index).running.node
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    const started = nowMs()
+    if (process.env.BENCH_DEBUG_DHT) {
+      const events = []
+      const target = peerIdFromString(peerId)
+      try {
+        for await (const ev of node.libp2p.services.dht.findPeer(target, { useCache: false, signal: AbortSignal.timeout(timeoutMs) })) {
+          events.push([Math.round(nowMs() - started), ev.name, ev.error?.name ?? ''])
+          if (ev.name === 'FINAL_PEER' && ev.peer.id.equals(target)) break
+        }
+      } catch (err) {
+        events.push([Math.round(nowMs() - started), 'THROW', err.name])
+      }
+      const ms = nowMs() - started
+      if (ms > 200) console.error(JSON.stringify({ ms: Math.round(ms), summary: Object.entries(events.reduce((a, [, n, e]) => ((a[n + (e ? ':' + e : '')] = (a[n + (e ? ':' + e : '')] ?? 0) + 1), a), {})), tail: events.slice(-6) }))
+      return { ms, ok: true }
+    }
+    try {
+      const info = await node.libp2p.peerRouting.findPeer(peerIdFromString(peerId), { useCache: false, signal: AbortSignal.timeout(timeoutMs) })
+      const strip = (a) => a.toString().replace(/\/p2p\/[^/]+$/, '')
+      const ok = info.multiaddrs.some((a) => want.includes(strip(a)))
+      return { ms: nowMs() - started, ok, error: ok ? undefined : 'wrong addresses' }
+    } catch (err) {
+      return { ms: nowMs() - started, ok: false, error: err.name }
+    }
+  },
+  async stats() {
+    const { user, system } = process.cpuUsage()
+    return { cpuUs: user + system, rss: process.memoryUsage.rss() }
+  },
+  async exit() {
+    await Promise.all([...nodes.values()].map((n) => n.running.stop().catch(() => undefined)))
+    setImmediate(() => process.exit(0))
+    return {}
+  },
+}
+
+let multiaddrOf
+process.on('message', async (message) => {
+  try {
+    multiaddrOf ??= (await import('@multiformats/multiaddr')).multiaddr
+    if (message.type === 'init') {
+      process.send({ type: 'ready', seq: message.seq, ...(await commands.init(message)) })
+      return
+    }
+    const handler = commands[message.type]
+    if (handler === undefined) throw new Error(`unknown command ${message.type}`)
+    process.send({ type: message.type, seq: message.seq, ...(await handler(message)) })
+  } catch (err) {
+    process.send?.({ type: 'error', seq: message.seq, message: err?.stack ?? String(err) })
+  }
+})
+process.on('disconnect', () => process.exit(0))
