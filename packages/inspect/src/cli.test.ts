@@ -1,12 +1,10 @@
 // hypha-inspect without a network: usage errors exit 2, cert-info reads real certificates
 // (valid, expired, revoked, foreign), tables align and carry no colour off a terminal, and
 // peers/tasks fail with a clear line when the URL is not a Hypha node.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { certificatesToPem, createCrl, createIntermediateCa, createNodeCertificate, createRootCa, crlToPem, type Issuer } from '@hypha/mtls'
+import { TestPki } from '@hypha/mtls/testing'
 import { main } from './cli.js'
 import type { Output } from './output.js'
 import { progressBar, table } from './output.js'
@@ -32,40 +30,27 @@ function capture(tty = false): Captured {
   return captured
 }
 
-let dir: string
-let ca: Issuer
-let root: Issuer
-let trustPath: string
+let pki: TestPki
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hypha-inspect-'))
-  const rootIssued = await createRootCa({ organisation: 'acme' })
-  root = { certificate: rootIssued.certificate, privateKey: rootIssued.keys.privateKey, chain: [] }
-  const caIssued = await createIntermediateCa(root, { organisation: 'acme' })
-  ca = { certificate: caIssued.certificate, privateKey: caIssued.keys.privateKey, chain: [root.certificate] }
-  trustPath = join(dir, 'trust.pem')
-  await writeFile(trustPath, certificatesToPem([new Uint8Array(ca.certificate.rawData), new Uint8Array(root.certificate.rawData)]))
+  pki = await TestPki.create()
 })
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
+  await pki.cleanup()
 })
 
-async function nodeCert(name: string, options: { days?: number; notBefore?: Date; notAfter?: Date; issuer?: Issuer } = {}) {
-  const issued = await createNodeCertificate(options.issuer ?? ca, { name, roles: ['worker'], ...options })
-  const path = join(dir, `${name}.pem`)
-  await writeFile(
-    path,
-    certificatesToPem([new Uint8Array(issued.certificate.rawData), new Uint8Array((options.issuer ?? ca).certificate.rawData)]),
-  )
-  return { path, issued }
+/** A worker certificate of the acme organisation (or `options.organisation`), chain written as a node presents it. */
+async function nodeCert(name: string, options: Parameters<TestPki['node']>[1] = {}) {
+  const node = await pki.node(name, { roles: ['worker'], ...options })
+  return { path: node.files.cert, node }
 }
 
 describe('hypha-inspect cert-info', () => {
   it('shows the PeerId, roles and validity of a good certificate, verified against the trust bundle', async () => {
     const { path } = await nodeCert('worker-1')
     const output = capture()
-    expect(await main(['cert-info', path, '--trust', trustPath], output)).toBe(0)
+    expect(await main(['cert-info', path, '--trust', pki.org.trustPath], output)).toBe(0)
     expect(output.out).toMatch(/^PeerId: +12D3KooW/m)
     expect(output.out).toMatch(/^Roles: +worker$/m)
     expect(output.out).toMatch(/^Verification: +verified$/m)
@@ -79,16 +64,16 @@ describe('hypha-inspect cert-info', () => {
       notAfter: new Date(Date.now() - 2 * 86_400_000),
     })
     const output = capture()
-    expect(await main(['cert-info', path, '--trust', trustPath, '--json'], output)).toBe(1)
+    expect(await main(['cert-info', path, '--trust', pki.org.trustPath, '--json'], output)).toBe(1)
     const info = JSON.parse(output.out)
     expect(info).toMatchObject({ verification: 'expired', roles: ['worker'] })
     expect(info.daysLeft).toBeLessThan(0)
   })
 
   it('exits 1 for a certificate its issuer revoked', async () => {
-    const { path, issued } = await nodeCert('revoked')
-    const crlPath = join(dir, 'acme.crl.pem')
-    await writeFile(crlPath, crlToPem((await createCrl(ca, { revoke: [{ serialNumber: issued.certificate.serialNumber }] })).rawData))
+    const { path, node } = await nodeCert('revoked')
+    await pki.revoke(node)
+    const crlPath = pki.org.crlPath
     const output = capture()
     expect(await main(['cert-info', path, '--crl', crlPath], output)).toBe(1)
     expect(output.out).toMatch(/^Revocation: +REVOKED/m)
@@ -99,19 +84,16 @@ describe('hypha-inspect cert-info', () => {
   })
 
   it("exits 1 for a foreign organisation's certificate with the reason a node gives", async () => {
-    const foreignRoot = await createRootCa({ organisation: 'mallory' })
-    const { path } = await nodeCert('intruder', {
-      issuer: { certificate: foreignRoot.certificate, privateKey: foreignRoot.keys.privateKey, chain: [] },
-    })
+    const { path } = await nodeCert('intruder', { organisation: pki.foreign })
     const output = capture()
-    expect(await main(['cert-info', path, '--trust', trustPath, '--json'], output)).toBe(1)
+    expect(await main(['cert-info', path, '--trust', pki.org.trustPath, '--json'], output)).toBe(1)
     expect(JSON.parse(output.out).verification).toBe('untrusted')
   })
 
   it('names a missing file', async () => {
     const output = capture()
-    expect(await main(['cert-info', join(dir, 'nope.pem')], output)).toBe(1)
-    expect(output.err).toBe(`hypha-inspect: cannot read the certificate '${join(dir, 'nope.pem')}': ENOENT\n`)
+    expect(await main(['cert-info', join(pki.dir, 'nope.pem')], output)).toBe(1)
+    expect(output.err).toBe(`hypha-inspect: cannot read the certificate '${join(pki.dir, 'nope.pem')}': ENOENT\n`)
   })
 })
 

@@ -38,8 +38,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function request(...extra: string[]): Promise<Awaited<ReturnType<typeof certutil>>> {
-  return certutil(
+/** The sidecar's command line against the stand-in, as a pod named hypha-worker-7d9f-x2k4q runs it. */
+function requestArgs(...extra: string[]): string[] {
+  return [
     'cert-manager',
     '--issuer',
     'hypha-ca',
@@ -60,7 +61,11 @@ function request(...extra: string[]): Promise<Awaited<ReturnType<typeof certutil
     '--owner-uid',
     '0b9c7f5e-1111-4f0e-9e9e-3c2a1d0e9f00',
     ...extra,
-  )
+  ]
+}
+
+function request(...extra: string[]): Promise<Awaited<ReturnType<typeof certutil>>> {
+  return certutil(...requestArgs(...extra))
 }
 
 async function leafIn(path: string): Promise<X509Certificate> {
@@ -197,23 +202,3 @@ describe('PodCertificate renewal', () => {
     }
   })
 })
-
-function requestArgs(): string[] {
-  return [
-    'cert-manager',
-    '--issuer',
-    'hypha-ca',
-    '-r',
-    'worker',
-    '-n',
-    'hypha-worker-a',
-    '-d',
-    join(dir, 'pki'),
-    '--server',
-    fake.url,
-    '--namespace',
-    'hypha',
-    '--token-file',
-    tokenFile,
-  ]
-}
