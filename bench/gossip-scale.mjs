@@ -44,10 +44,15 @@ async function run(size, { kill }) {
     const linkMs = Date.now() - linkAt
     await swarm.each('subscribe', { topic: TOPIC })
     const meshAt = Date.now()
-    await waitUntil('a mesh on every node', async () => {
-      const answers = await swarm.each('mesh', { topic: TOPIC })
-      return answers.every((a) => a.mesh.every(([, mesh, peers]) => mesh >= Math.min(4, peers)))
-    }, 120_000, 250)
+    await waitUntil(
+      'a mesh on every node',
+      async () => {
+        const answers = await swarm.each('mesh', { topic: TOPIC })
+        return answers.every((a) => a.mesh.every(([, mesh, peers]) => mesh >= Math.min(4, peers)))
+      },
+      120_000,
+      250,
+    )
     const meshMs = Date.now() - meshAt
 
     const rand = random(size * 7919 + (kill ? 1 : 0))
@@ -86,14 +91,21 @@ async function run(size, { kill }) {
     // deliveries settle: everything expected arrived, or nothing new for 3 s
     let before = -1
     let stableSince = Date.now()
-    await waitUntil('deliveries to settle', async () => {
-      await collect()
-      if (got.size !== before) stableSince = Date.now()
-      before = got.size
-      return got.size >= expected || Date.now() - stableSince > 3000
-    }, 120_000, 250)
+    await waitUntil(
+      'deliveries to settle',
+      async () => {
+        await collect()
+        if (got.size !== before) stableSince = Date.now()
+        before = got.size
+        return got.size >= expected || Date.now() - stableSince > 3000
+      },
+      120_000,
+      250,
+    )
     const latencies = [...got.values()]
-    const lostAfterKill = kill ? origins.slice(half).reduce((sum, _, k) => sum + expectedFor(half + k).filter((i) => !got.has(`${half + k}:${i}`)).length, 0) : 0
+    const lostAfterKill = kill
+      ? origins.slice(half).reduce((sum, _, k) => sum + expectedFor(half + k).filter((i) => !got.has(`${half + k}:${i}`)).length, 0)
+      : 0
     const stats = await swarm.each('stats')
     return {
       bench: 'gossip-scale',
@@ -121,7 +133,11 @@ async function run(size, { kill }) {
 }
 
 const results = []
-for (const [size, kill] of [[BASELINE_NODES, false], [NODES, false], [NODES, true]]) {
+for (const [size, kill] of [
+  [BASELINE_NODES, false],
+  [NODES, false],
+  [NODES, true],
+]) {
   const result = await run(size, { kill })
   results.push(result)
   console.log(JSON.stringify(result))

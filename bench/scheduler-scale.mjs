@@ -72,7 +72,14 @@ async function level(workers) {
         p99Ms: round(percentile(burst.placementMs, 99), 1),
         allSucceeded: burstDone.done,
       },
-      crash: { killedWorkers, tasks: workers, succeeded: crash.succeeded, requeued: crash.requeued, allSucceeded: crash.done, afterKillMs: Math.round(crash.durationMs) },
+      crash: {
+        killedWorkers,
+        tasks: workers,
+        succeeded: crash.succeeded,
+        requeued: crash.requeued,
+        allSucceeded: crash.done,
+        afterKillMs: Math.round(crash.durationMs),
+      },
     }
   } finally {
     for (const pending of hosts) {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalStack } from '@hypha/local-stack'
 import { SqliteTaskStore } from '@hypha/tasks'
-import { median, percentile, removeDir, round } from './lib/common.mjs'
+import { concurrently, median, percentile, removeDir, round } from './lib/common.mjs'
 
 const SUBMIT = Number(process.env.BENCH_SCHED_SUBMIT ?? 10_000)
 const CLIENTS = Number(process.env.BENCH_SCHED_CLIENTS ?? 32)
@@ -28,19 +28,6 @@ async function post(url, body) {
   const response = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   if (response.status !== 201) throw new Error(`POST /tasks answered ${response.status}: ${await response.text()}`)
   return (await response.json()).id
-}
-
-/** Runs `count` jobs on `clients` concurrent loops; returns their results in order. */
-async function concurrently(count, clients, job) {
-  const results = new Array(count)
-  let next = 0
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < count) {
-      const i = next++
-      results[i] = await job(i)
-    }
-  }))
-  return results
 }
 
 async function timeRequests(url, path, n) {

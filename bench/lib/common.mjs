@@ -182,6 +182,21 @@ export async function stopChild(child) {
   clearTimeout(timer)
 }
 
+/** Runs `count` jobs on `concurrency` loops (`job(i)` for i = 0..count-1); returns their results in order. */
+export async function concurrently(count, concurrency, job) {
+  const results = new Array(count)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++
+        results[i] = await job(i)
+      }
+    }),
+  )
+  return results
+}
+
 // ---- stats ----
 
 export const median = (xs) => {

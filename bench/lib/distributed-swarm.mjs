@@ -76,10 +76,12 @@ export async function startDistributedSwarm({ count, hosts, role = 'worker', con
     call: (host, type, payload) => ask(children[host], type, payload),
     each: (type, payload) => Promise.all(children.map((child) => ask(child, type, payload))),
     async stop() {
-      await Promise.all(children.map(async (child) => {
-        await ask(child, 'exit').catch(() => undefined)
-        await stopChild(child)
-      }))
+      await Promise.all(
+        children.map(async (child) => {
+          await ask(child, 'exit').catch(() => undefined)
+          await stopChild(child)
+        }),
+      )
     },
   }
 }

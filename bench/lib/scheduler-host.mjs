@@ -48,7 +48,13 @@ async function submit({ count, executor, input, timeoutMs }) {
   const allPlaced = await until(() => ids.every((id) => assignedAt.has(id)), timeoutMs)
   const placed = ids.filter((id) => assignedAt.has(id))
   const last = Math.max(...placed.map((id) => assignedAt.get(id)))
-  return { ids, placed: placed.length, allPlaced, placementMs: placed.map((id) => assignedAt.get(id) - submittedAt.get(id)), spanMs: last - first }
+  return {
+    ids,
+    placed: placed.length,
+    allPlaced,
+    placementMs: placed.map((id) => assignedAt.get(id) - submittedAt.get(id)),
+    spanMs: last - first,
+  }
 }
 
 async function finish({ ids, timeoutMs }) {
@@ -61,12 +67,23 @@ async function finish({ ids, timeoutMs }) {
 process.on('message', async (message) => {
   try {
     if (message.type === 'init') process.send({ type: 'ready', ...(await init(message)) })
-    else if (message.type === 'workers') process.send({ type: 'workers', seq: message.seq, connected: scheduler.workers().filter((w) => w.connection !== 'disconnected').length })
+    else if (message.type === 'workers')
+      process.send({
+        type: 'workers',
+        seq: message.seq,
+        connected: scheduler.workers().filter((w) => w.connection !== 'disconnected').length,
+      })
     else if (message.type === 'submit') process.send({ type: 'submit', seq: message.seq, ...(await submit(message)) })
     else if (message.type === 'finish') process.send({ type: 'finish', seq: message.seq, ...(await finish(message)) })
     else if (message.type === 'stats') {
       const { user, system } = process.cpuUsage()
-      process.send({ type: 'stats', seq: message.seq, cpuUs: user + system, rss: process.memoryUsage.rss(), connections: running.node.libp2p.getConnections().length })
+      process.send({
+        type: 'stats',
+        seq: message.seq,
+        cpuUs: user + system,
+        rss: process.memoryUsage.rss(),
+        connections: running.node.libp2p.getConnections().length,
+      })
     } else if (message.type === 'stop') {
       await scheduler?.stop()
       await running?.stop()

@@ -4,8 +4,8 @@
 // over IPC and gets one answer per command ({type: <command>, ...}). Times are wall clock
 // (performance.timeOrigin + now: the same clock in every process of the machine).
 import { z } from 'zod'
-import { LISTEN, startNode } from './common.mjs'
-import { limited, nowMs } from './swarm.mjs'
+import { concurrently, LISTEN, startNode } from './common.mjs'
+import { nowMs } from './swarm.mjs'
 
 const Message = z.object({ id: z.number().int(), sentAt: z.number() })
 /** index -> { running, topic? } */
@@ -15,28 +15,27 @@ const deliveries = []
 
 const commands = {
   async init({ members, role, config, pubsubTopics }) {
-    await limited(
-      members.map(({ index, files }) => async () => {
-        nodes.set(index, { running: await startNode(files, role, LISTEN.tcp, { config, ...(pubsubTopics ? { pubsubTopics } : {}) }) })
-      }),
-      8,
-    )
-    return { addresses: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.getMultiaddrs().map((a) => a.toString())])), peerIds: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.peerId.toString()])) }
+    await concurrently(members.length, 8, async (i) => {
+      const { index, files } = members[i]
+      nodes.set(index, { running: await startNode(files, role, LISTEN.tcp, { config, ...(pubsubTopics ? { pubsubTopics } : {}) }) })
+    })
+    return {
+      addresses: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.getMultiaddrs().map((a) => a.toString())])),
+      peerIds: Object.fromEntries([...nodes].map(([i, n]) => [i, n.running.node.peerId.toString()])),
+    }
   },
   /** Dials each [from, addresses]; a dial that crosses one from the other side may lose: counted, not fatal. */
   async dial({ links }) {
     let failed = 0
-    await limited(
-      links.map(([from, addresses]) => () =>
-        nodes
-          .get(from)
-          .running.node.dial(addresses.map((a) => multiaddrOf(a)))
-          .catch(() => {
-            failed++
-          }),
-      ),
-      16,
-    )
+    await concurrently(links.length, 16, (i) => {
+      const [from, addresses] = links[i]
+      return nodes
+        .get(from)
+        .running.node.dial(addresses.map((a) => multiaddrOf(a)))
+        .catch(() => {
+          failed++
+        })
+    })
     return { failed }
   },
   async subscribe({ topic }) {
@@ -52,18 +51,26 @@ const commands = {
     return {}
   },
   async mesh({ topic }) {
-    return { mesh: [...nodes].map(([i, n]) => [i, n.running.node.libp2p.services.pubsub.getMeshPeers(topic).length, n.running.node.libp2p.getPeers().length]) }
+    return {
+      mesh: [...nodes].map(([i, n]) => [
+        i,
+        n.running.node.libp2p.services.pubsub.getMeshPeers(topic).length,
+        n.running.node.libp2p.getPeers().length,
+      ]),
+    }
   },
   async publish({ index, id }) {
     await nodes.get(index).topic.publish({ id, sentAt: nowMs() })
     return {}
   },
   async stop({ indices }) {
-    await Promise.all(indices.map(async (i) => {
-      const entry = nodes.get(i)
-      nodes.delete(i)
-      await entry?.running.stop()
-    }))
+    await Promise.all(
+      indices.map(async (i) => {
+        const entry = nodes.get(i)
+        nodes.delete(i)
+        await entry?.running.stop()
+      }),
+    )
     return {}
   },
   /** The deliveries since the previous call (the parent adds them up). */
@@ -73,30 +80,45 @@ const commands = {
   async tables() {
     return { sizes: [...nodes.values()].map((n) => n.running.node.dhtRoutingTableSize()) }
   },
+  /** One lookup asking the network; ok when it names one of the target's listen addresses. */
   async find({ index, peerId, want, timeoutMs }) {
     const node = nodes.get(index).running.node
     const { peerIdFromString } = await import('@libp2p/peer-id')
+    const target = peerIdFromString(peerId)
     const started = nowMs()
+    const strip = (a) => a.toString().replace(/\/p2p\/[^/]+$/, '')
+    const answer = (multiaddrs) => {
+      const ok = multiaddrs.some((a) => want.includes(strip(a)))
+      return { ms: nowMs() - started, ok, error: ok ? undefined : 'wrong addresses' }
+    }
     if (process.env.BENCH_DEBUG_DHT) {
+      // the same lookup through kad-dht's events, printing what a slow one spent its time on
       const events = []
-      const target = peerIdFromString(peerId)
+      let found = []
       try {
         for await (const ev of node.libp2p.services.dht.findPeer(target, { useCache: false, signal: AbortSignal.timeout(timeoutMs) })) {
           events.push([Math.round(nowMs() - started), ev.name, ev.error?.name ?? ''])
-          if (ev.name === 'FINAL_PEER' && ev.peer.id.equals(target)) break
+          if (ev.name === 'FINAL_PEER' && ev.peer.id.equals(target)) {
+            found = ev.peer.multiaddrs
+            break
+          }
         }
       } catch (err) {
         events.push([Math.round(nowMs() - started), 'THROW', err.name])
       }
-      const ms = nowMs() - started
-      if (ms > 200) console.error(JSON.stringify({ ms: Math.round(ms), summary: Object.entries(events.reduce((a, [, n, e]) => ((a[n + (e ? ':' + e : '')] = (a[n + (e ? ':' + e : '')] ?? 0) + 1), a), {})), tail: events.slice(-6) }))
-      return { ms, ok: true }
+      const result = answer(found)
+      if (result.ms > 200) {
+        const counts = {}
+        for (const [, name, error] of events)
+          counts[error ? `${name}:${error}` : name] = (counts[error ? `${name}:${error}` : name] ?? 0) + 1
+        console.error(JSON.stringify({ ms: Math.round(result.ms), counts, tail: events.slice(-6) }))
+      }
+      return result
     }
     try {
-      const info = await node.libp2p.peerRouting.findPeer(peerIdFromString(peerId), { useCache: false, signal: AbortSignal.timeout(timeoutMs) })
-      const strip = (a) => a.toString().replace(/\/p2p\/[^/]+$/, '')
-      const ok = info.multiaddrs.some((a) => want.includes(strip(a)))
-      return { ms: nowMs() - started, ok, error: ok ? undefined : 'wrong addresses' }
+      return answer(
+        (await node.libp2p.peerRouting.findPeer(target, { useCache: false, signal: AbortSignal.timeout(timeoutMs) })).multiaddrs,
+      )
     } catch (err) {
       return { ms: nowMs() - started, ok: false, error: err.name }
     }

@@ -1,20 +1,5 @@
-// Small helpers of the scale benchmarks (gossip-scale, dht-scale, scheduler-scale): bounded
-// concurrency, polling with a deadline, a seeded PRNG and a wall clock shared by processes.
-
-/** Runs `jobs` (functions returning promises) with at most `limit` at once. */
-export async function limited(jobs, limit) {
-  let next = 0
-  const results = new Array(jobs.length)
-  await Promise.all(
-    Array.from({ length: Math.min(limit, jobs.length) }, async () => {
-      while (next < jobs.length) {
-        const i = next++
-        results[i] = await jobs[i]()
-      }
-    }),
-  )
-  return results
-}
+// Small helpers of the scale benchmarks (gossip-scale, dht-scale, scheduler-scale): polling
+// with a deadline, a seeded PRNG and a wall clock shared by processes.
 
 export async function waitUntil(what, predicate, timeoutMs = 120_000, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs

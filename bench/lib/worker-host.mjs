@@ -28,10 +28,12 @@ process.on('message', async (message) => {
       const { user, system } = process.cpuUsage()
       process.send({ type: 'stats', cpuUs: user + system, rss: process.memoryUsage.rss() })
     } else if (message.type === 'stop') {
-      await Promise.all(workers.map(async ({ running, worker }) => {
-        await worker.stop()
-        await running.stop()
-      }))
+      await Promise.all(
+        workers.map(async ({ running, worker }) => {
+          await worker.stop()
+          await running.stop()
+        }),
+      )
       process.exit(0)
     }
   } catch (err) {

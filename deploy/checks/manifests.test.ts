@@ -78,6 +78,11 @@ function deployment(overlay: (typeof OVERLAYS)[number], name: string): Workload 
   if (found === undefined) throw new Error(`${overlay} has no Deployment/${name}`)
   return found
 }
+/** The value after `flag` in a container's args ("--issuer hypha-ca"), undefined without the flag. */
+function flagValue(args: readonly string[] | undefined, flag: string): string | undefined {
+  const at = args?.indexOf(flag) ?? -1
+  return at < 0 ? undefined : args?.[at + 1]
+}
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value)
 }
@@ -111,8 +116,8 @@ describe.each(OVERLAYS)('%s', (overlay) => {
           const ref = env.valueFrom?.secretKeyRef ?? env.valueFrom?.configMapKeyRef
           if (ref?.name !== undefined) needed.add(`${env.valueFrom?.secretKeyRef !== undefined ? 'Secret' : 'ConfigMap'}/${ref.name}`)
         }
-        const issuer = container.args?.[container.args.indexOf('--issuer') + 1]
-        if (container.args?.includes('--issuer') === true && issuer !== undefined) needed.add(`Issuer/${issuer}`)
+        const issuer = flagValue(container.args, '--issuer')
+        if (issuer !== undefined) needed.add(`Issuer/${issuer}`)
       }
     }
     for (const certificate of ofKind<CertificateObject>(overlay, 'Certificate'))
@@ -341,7 +346,7 @@ describe('approver-policy: each role signs only its own certificates', () => {
           return {
             role,
             name: `hypha-${role}-7c9f8d6b5-x2k4q`,
-            hours: hours(sidecar?.args?.[(sidecar.args.indexOf('--duration') ?? -2) + 1] ?? ''),
+            hours: hours(flagValue(sidecar?.args, '--duration') ?? ''),
           }
         }),
       ]

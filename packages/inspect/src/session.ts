@@ -50,13 +50,15 @@ export async function withSession<T>(
 ): Promise<T> {
   const identity = await loadIdentity(config, { watch: false, log: QUIET })
   try {
-    // the certificate's own role: a node with another role's certificate would be refused
-    const role: NodeRole = ([...(identity?.roles ?? [])][0] as NodeRole | undefined) ?? 'worker'
+    // The certificate's own role (peers check it), except that a gateway's certificate makes a
+    // plain worker-like node: the role 'gateway' would also start a relay server.
+    const certified = [...(identity?.roles ?? [])][0] as NodeRole | undefined
+    const role: NodeRole = certified === undefined || certified === 'gateway' ? 'worker' : certified
     const base = probeConfig(config)
     const sessionConfig = options.bootstrap
       ? { ...base, network: { ...base.network, bootstrapPeers: config.network.bootstrapPeers } }
       : base
-    const node = await createNode(sessionConfig, identity, role === 'gateway' ? 'worker' : role, { collectDefaultMetrics: false })
+    const node = await createNode(sessionConfig, identity, role, { collectDefaultMetrics: false })
     try {
       return await run({ node, identity })
     } finally {

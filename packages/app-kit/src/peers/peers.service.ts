@@ -1,7 +1,14 @@
 // Connected peers as operators see them, with a round-trip time per peer. Pings run in
 // parallel under one short timeout; a peer that does not answer in time gets latencyMs null.
 
-import { type ConnectedPeer, type HolePunchResult, type HyphaNode, LINK_PROBE_MAX_BYTES, type LinkProbeResult, transportOf } from '@hypha/network-core'
+import {
+  type ConnectedPeer,
+  type HolePunchResult,
+  type HyphaNode,
+  LINK_PROBE_MAX_BYTES,
+  type LinkProbeResult,
+  transportOf,
+} from '@hypha/network-core'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { BadGatewayException, BadRequestException, GatewayTimeoutException, Inject, Injectable } from '@nestjs/common'
@@ -71,9 +78,14 @@ export class PeersService {
   }
 
   async list(timeoutMs = PEER_LATENCY_TIMEOUT_MS): Promise<PeerView[]> {
+    return this.withLatency(this.node.connectedPeers(), timeoutMs)
+  }
+
+  /** Pings each of `peers` (connected peers the caller already listed) under one timeout. */
+  async withLatency(peers: readonly ConnectedPeer[], timeoutMs = PEER_LATENCY_TIMEOUT_MS): Promise<PeerView[]> {
     const signal = AbortSignal.timeout(timeoutMs)
     return Promise.all(
-      this.node.connectedPeers().map(async (peer) => {
+      peers.map(async (peer) => {
         try {
           return { ...peer, latencyMs: await this.node.latency(peerIdFromString(peer.id), { signal }) }
         } catch {

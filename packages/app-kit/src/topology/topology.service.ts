@@ -19,8 +19,12 @@ export class TopologyService implements OnModuleDestroy {
   }
 
   async view(): Promise<NetworkViewBody> {
-    const [base, peers] = [nodeView(this.node), await this.peers.list()]
-    return { ...base, peers, refusals: { recent: this.refusals.recent(), counts: this.refusals.counts() } }
+    const base = nodeView(this.node)
+    return {
+      ...base,
+      peers: await this.peers.withLatency(base.peers),
+      refusals: { recent: this.refusals.recent(), counts: this.refusals.counts() },
+    }
   }
 
   onModuleDestroy(): void {
