@@ -5,8 +5,11 @@
 // baseline of the ratios):
 //  - registration: time until the scheduler knows every worker connected;
 //  - idle cost: the scheduler's CPU (share of one core) and RSS per worker, over 10 s;
-//  - placement: as many instant (echo) tasks as workers submitted at once: tasks/s placed and
-//    p50/p99 from the submit call to 'task:assigned';
+//  - placement, three times: as many instant (echo) tasks as workers submitted at once (the first
+//    such burst, cold, and a second, warm), then max(200, 4 x workers) (BENCH_SCHED_STEADY_TASKS)
+//    one every BENCH_SCHED_STEADY_MS (default 50) to idle workers: tasks/s placed, p50/p99 from the submit call to
+//    'task:assigned', offers the scheduler answered per task, CPU per task of the scheduler and
+//    of all the workers;
 //  - crash: as many 4 s sleep tasks as workers, once all are assigned one host process is
 //    SIGKILLed (10% of the workers): every task must still succeed (leases run out, re-queued).
 // 1,000 workers do not fit this 2-core machine as processes of full nodes (the figures say where
@@ -21,7 +24,29 @@ const LEVELS = (process.env.BENCH_SCHED_WORKERS ?? '50,100,200').split(',').map(
 const HOSTS = 10
 const LEASE_MS = 3_000
 const IDLE_MS = 10_000
+/** The steady phase submits one task this often, to idle workers. */
+const STEADY_INTERVAL_MS = Number(process.env.BENCH_SCHED_STEADY_MS ?? 50)
+/** Tasks in the steady phase: enough for the workers' offer shares to settle (offer-share.ts). */
+const steadyTasks = (workers) => Number(process.env.BENCH_SCHED_STEADY_TASKS ?? Math.max(200, 4 * workers))
 const here = (file) => join(fileURLToPath(new URL('.', import.meta.url)), file)
+
+/** A placement phase's figures: rates, latencies, offers per task, CPU per task on each side. */
+function summarise(run, done, workersCpuMs) {
+  const offers = Object.values(run.offers).reduce((a, b) => a + b, 0)
+  return {
+    tasks: run.ids.length,
+    placed: run.placed,
+    placedPerS: round((run.placed / run.spanMs) * 1000, 1),
+    p50Ms: round(median(run.placementMs), 1),
+    p99Ms: round(percentile(run.placementMs, 99), 1),
+    offersPerTask: round(offers / run.ids.length, 2),
+    takenPerTask: round((run.offers.taken ?? 0) / run.ids.length, 2),
+    answers: run.offers,
+    schedulerCpuMsPerTask: round(run.cpuMs / run.ids.length, 2),
+    workersCpuMsPerTask: round(workersCpuMs / run.ids.length, 2),
+    allSucceeded: done.done,
+  }
+}
 
 async function level(workers) {
   const names = Array.from({ length: workers }, (_, i) => `worker-${i}`)
@@ -45,8 +70,19 @@ async function level(workers) {
     const idleTo = await ask(scheduler, 'stats')
     const cpuShare = (idleTo.cpuUs - idleFrom.cpuUs) / 1000 / IDLE_MS
 
-    const burst = await ask(scheduler, 'submit', { count: workers, executor: 'echo', input: 'x', timeoutMs: 120_000 })
-    const burstDone = await ask(scheduler, 'finish', { ids: burst.ids, timeoutMs: 120_000 })
+    // the first burst runs every code path of 11 processes for the first time (V8 compiles as it
+    // goes, every worker opens its protocol streams): it is timed apart from the warm ones
+    const hostsCpuMs = async () => (await Promise.all(started.map(({ child }) => ask(child, 'stats')))).reduce((sum, s) => sum + s.cpuUs, 0) / 1000
+    const phase = async (spec) => {
+      const hostsBefore = await hostsCpuMs()
+      const run = await ask(scheduler, 'submit', { count: workers, executor: 'echo', input: 'x', timeoutMs: 120_000, ...spec })
+      const workersCpuMs = (await hostsCpuMs()) - hostsBefore
+      const done = await ask(scheduler, 'finish', { ids: run.ids, timeoutMs: 120_000 })
+      return summarise(run, done, workersCpuMs)
+    }
+    const coldBurst = await phase({})
+    const warmBurst = await phase({})
+    const steady = await phase({ intervalMs: STEADY_INTERVAL_MS, count: steadyTasks(workers) })
 
     const sleepers = await ask(scheduler, 'submit', { count: workers, executor: 'sleep', input: '4000', timeoutMs: 120_000 })
     const victim = started[0].child
@@ -64,14 +100,9 @@ async function level(workers) {
       idleCpuPercentPerWorker: round((cpuShare * 100) / workers, 4),
       rssMiB: round(idleTo.rss / 1048576, 1),
       rssPerWorkerKiB: round((idleTo.rss - empty.rss) / 1024 / workers, 1),
-      placement: {
-        tasks: workers,
-        placed: burst.placed,
-        placedPerS: round((burst.placed / burst.spanMs) * 1000, 1),
-        p50Ms: round(median(burst.placementMs), 1),
-        p99Ms: round(percentile(burst.placementMs, 99), 1),
-        allSucceeded: burstDone.done,
-      },
+      coldBurst,
+      warmBurst,
+      steady: { intervalMs: STEADY_INTERVAL_MS, ...steady },
       crash: {
         killedWorkers,
         tasks: workers,
@@ -98,10 +129,12 @@ for (const workers of LEVELS) {
 }
 const base = results[0]
 const top = results.at(-1)
+const figures = (p) => `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.offersPerTask} offers/task`
 console.log(
-  `scheduler-scale: ${top.workers} workers: placement p50 ${top.placement.p50Ms} ms, p99 ${top.placement.p99Ms} ms, ${top.placement.placedPerS} tasks/s; ` +
+  `scheduler-scale: ${top.workers} workers: steady (a task per ${STEADY_INTERVAL_MS} ms) ${figures(top.steady)}; ` +
+    `warm burst of ${top.workers}: ${figures(top.warmBurst)}, ${top.warmBurst.placedPerS} tasks/s; cold burst ${figures(top.coldBurst)}; ` +
     `scheduler ${top.idleCpuPercentPerWorker}% of a core and ${top.rssPerWorkerKiB} KiB per worker idle; ` +
     `${top.crash.killedWorkers} crashed: ${top.crash.succeeded}/${top.crash.tasks} succeeded (${top.crash.requeued} re-queued) ` +
-    `(${base.workers} workers: p50 ${base.placement.p50Ms} ms, p99 ${base.placement.p99Ms} ms; p50 ratio ${round(top.placement.p50Ms / base.placement.p50Ms, 2)}x)`,
+    `(${base.workers} workers: steady ${figures(base.steady)}; steady p50 ratio ${round(top.steady.p50Ms / base.steady.p50Ms, 2)}x)`,
 )
 process.exit(0)

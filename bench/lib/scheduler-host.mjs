@@ -1,7 +1,8 @@
 // Child process of scheduler-scale.mjs: one Hypha node running the Scheduler (memory store),
 // alone in its process so that its CPU time and RSS are the scheduler's. Answers over IPC:
-// workers (how many it knows connected), submit (a burst of tasks, timed from each submit call
-// to its 'task:assigned' event), finish (waits for tasks to succeed, counting re-queues), stats.
+// workers (how many it knows connected), submit (a burst or a steady stream of tasks, timed from
+// each submit call to its 'task:assigned' event, with the offers answered meanwhile), finish
+// (waits for tasks to succeed, counting re-queues), stats.
 import { Scheduler, TASK_TOPICS } from '@hypha/tasks'
 import { LISTEN, startNode } from './common.mjs'
 import { nowMs } from './swarm.mjs'
@@ -12,6 +13,8 @@ const submittedAt = new Map()
 const assignedAt = new Map()
 const succeeded = new Set()
 let requeued = 0
+/** Offers answered, by answer, since start. */
+const offers = {}
 
 async function init({ files, leaseMs }) {
   running = await startNode(files, 'scheduler', LISTEN.tcp, { pubsubTopics: TASK_TOPICS })
@@ -19,6 +22,7 @@ async function init({ files, leaseMs }) {
   scheduler.addEventListener('task:assigned', (e) => {
     if (!assignedAt.has(e.detail.id)) assignedAt.set(e.detail.id, nowMs())
   })
+  scheduler.addEventListener('offer:answered', (e) => { offers[e.detail.answer] = (offers[e.detail.answer] ?? 0) + 1 })
   scheduler.addEventListener('task:succeeded', (e) => succeeded.add(e.detail.id))
   scheduler.addEventListener('task:requeued', () => requeued++)
   await scheduler.start()
@@ -34,18 +38,32 @@ async function until(predicate, timeoutMs) {
   return true
 }
 
-async function submit({ count, executor, input, timeoutMs }) {
+/**
+ * Submits `count` tasks: all at once, or one every `intervalMs` (a steady stream). Reports each
+ * one's placement time, the offers the scheduler answered meanwhile (idle workers racing for the
+ * same task show up as offers per task) and its CPU time.
+ */
+async function submit({ count, executor, input, intervalMs = 0, timeoutMs }) {
   const ids = []
+  const offersBefore = { ...offers }
+  const cpuBefore = process.cpuUsage()
   const first = nowMs()
-  await Promise.all(
-    Array.from({ length: count }, async () => {
-      const at = nowMs()
-      const { id } = await scheduler.submit({ executor, input })
-      submittedAt.set(id, at)
-      ids.push(id)
-    }),
-  )
+  const one = async () => {
+    const at = nowMs()
+    const { id } = await scheduler.submit({ executor, input })
+    submittedAt.set(id, at)
+    ids.push(id)
+  }
+  if (intervalMs > 0) {
+    const pending = []
+    for (let i = 0; i < count; i++) {
+      pending.push(one())
+      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    }
+    await Promise.all(pending)
+  } else await Promise.all(Array.from({ length: count }, one))
   const allPlaced = await until(() => ids.every((id) => assignedAt.has(id)), timeoutMs)
+  const cpu = process.cpuUsage(cpuBefore)
   const placed = ids.filter((id) => assignedAt.has(id))
   const last = Math.max(...placed.map((id) => assignedAt.get(id)))
   return {
@@ -54,6 +72,8 @@ async function submit({ count, executor, input, timeoutMs }) {
     allPlaced,
     placementMs: placed.map((id) => assignedAt.get(id) - submittedAt.get(id)),
     spanMs: last - first,
+    offers: Object.fromEntries(Object.entries(offers).map(([answer, n]) => [answer, n - (offersBefore[answer] ?? 0)])),
+    cpuMs: (cpu.user + cpu.system) / 1000,
   }
 }
 

@@ -26,7 +26,7 @@ process.on('message', async (message) => {
     if (message.type === 'init') process.send({ type: 'ready', ...(await init(message)) })
     else if (message.type === 'stats') {
       const { user, system } = process.cpuUsage()
-      process.send({ type: 'stats', cpuUs: user + system, rss: process.memoryUsage.rss() })
+      process.send({ type: 'stats', seq: message.seq, cpuUs: user + system, rss: process.memoryUsage.rss() })
     } else if (message.type === 'stop') {
       await Promise.all(
         workers.map(async ({ running, worker }) => {

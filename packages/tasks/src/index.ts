@@ -28,6 +28,7 @@ export * as lifecycle from './scheduler/lifecycle.js'
 export {
   Scheduler,
   type Clock,
+  type OfferAnswer,
   type SchedulerEvents,
   type SchedulerNode,
   type SchedulerOptions,

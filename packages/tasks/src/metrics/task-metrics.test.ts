@@ -44,6 +44,9 @@ describe('scheduler metrics', () => {
     expect(await value(TASK_METRIC_NAMES.finished, { state: 'succeeded' })).toBe(0)
 
     const lease = leaseOf(await scheduler.handleOffer('w1', { v: V, taskId: done.id, worker: caps }))
+    await scheduler.handleOffer('w2', { v: V, taskId: done.id, worker: caps }) // lost the race
+    expect(await value(TASK_METRIC_NAMES.offers, { answer: 'assigned' })).toBe(1)
+    expect(await value(TASK_METRIC_NAMES.offers, { answer: 'taken' })).toBe(1)
     now += 2_000
     await scheduler.handleReport('w1', { v: V, taskId: done.id, leaseId: lease, outcome: 'succeeded', result: { echo: 'a' } })
     leaseOf(await scheduler.handleOffer('w1', { v: V, taskId: expired.id, worker: caps }))
@@ -59,6 +62,6 @@ describe('scheduler metrics', () => {
     const text = await registry.metrics()
     expect(text).toContain(`${TASK_METRIC_NAMES.taskDuration}_sum{state="succeeded"} 2`)
     expect(text).toContain(`${TASK_METRIC_NAMES.taskDuration}_bucket{le="2.5",state="succeeded"} 1`)
-    expect(await value(TASK_METRIC_NAMES.workers, { connection: 'disconnected' })).toBe(1)
+    expect(await value(TASK_METRIC_NAMES.workers, { connection: 'disconnected' })).toBe(2)
   })
 })

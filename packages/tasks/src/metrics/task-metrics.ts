@@ -10,6 +10,8 @@ export const TASK_METRIC_NAMES = {
   submitted: 'hypha_scheduler_tasks_submitted_total',
   finished: 'hypha_scheduler_tasks_finished_total',
   requeued: 'hypha_scheduler_tasks_requeued_total',
+  /** Offers answered, by answer: `taken` against `assigned` is how many idle workers raced per task. */
+  offers: 'hypha_scheduler_offers_total',
   taskDuration: 'hypha_scheduler_task_duration_seconds',
   workers: 'hypha_scheduler_workers',
   leader: 'hypha_scheduler_leader',
@@ -83,7 +85,15 @@ export function attachSchedulerMetrics(scheduler: Scheduler, registry: Registry)
     buckets: TASK_DURATION_BUCKETS,
     registers: [registry],
   })
+  const offers = new Counter({
+    name: TASK_METRIC_NAMES.offers,
+    help: 'Offers for announced tasks answered, by answer (assigned, taken, unknown-task, not-eligible, stopping)',
+    labelNames: ['answer'],
+    registers: [registry],
+  })
   for (const state of ['succeeded', 'failed'] as const) finished.inc({ state }, 0)
+  for (const answer of ['assigned', 'taken'] as const) offers.inc({ answer }, 0)
+  scheduler.addEventListener('offer:answered', ({ detail }) => offers.inc({ answer: detail.answer }))
   const onFinished = (view: TaskView): void => {
     finished.inc({ state: view.state })
     duration.observe({ state: view.state }, Math.max(0, view.updatedAt - view.createdAt) / 1000)

@@ -123,6 +123,8 @@ export interface SubmitResult {
   created: boolean
 }
 
+export type OfferAnswer = 'assigned' | Extract<OfferResponse, { assigned: false }>['reason']
+
 export interface SchedulerEvents {
   'task:submitted': CustomEvent<TaskView>
   'task:assigned': CustomEvent<TaskView>
@@ -131,6 +133,8 @@ export interface SchedulerEvents {
   'task:requeued': CustomEvent<TaskView & { reason: string }>
   'task:succeeded': CustomEvent<TaskView>
   'task:failed': CustomEvent<TaskView>
+  /** An offer was answered: `assigned`, or why not. Offers per assignment show how many idle workers raced for each task. */
+  'offer:answered': CustomEvent<{ taskId: string; peer: string; answer: OfferAnswer }>
   'worker:seen': CustomEvent<WorkerView>
   /** A message or transfer the scheduler refused or could not complete (never silent). */
   'protocol:error': CustomEvent<{ protocol: string; peer?: string; error: string }>
@@ -404,6 +408,14 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   // ---- protocol handlers (public so they can be driven without a network in tests) ----
 
   async handleOffer(peer: string, offer: OfferRequest): Promise<OfferResponse> {
+    const response = await this.#answerOffer(peer, offer)
+    this.safeDispatchEvent('offer:answered', {
+      detail: { taskId: offer.taskId, peer, answer: response.assigned ? 'assigned' : response.reason },
+    })
+    return response
+  }
+
+  async #answerOffer(peer: string, offer: OfferRequest): Promise<OfferResponse> {
     if (this.#refusedRole(peer, OfferProtocol.id)) return { v: V, assigned: false, reason: 'not-eligible' }
     this.#sawWorker(peer, offer.worker)
     if (!this.#started) return { v: V, assigned: false, reason: 'stopping' }

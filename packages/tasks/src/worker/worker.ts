@@ -1,4 +1,5 @@
-// The worker's execution engine: offers for announced tasks it can run while it has free slots,
+// The worker's execution engine: offers for announced tasks it can run while it has free slots
+// (for a task heard of first, only as often as its learnt share says: offer-share.ts),
 // pulls the next ones from the same scheduler as soon as a slot frees, runs them with their input
 // (inline or streamed), renews each lease every ttl/3, reports the outcome, and on stop hands
 // running tasks back so the scheduler re-queues them at once.
@@ -44,6 +45,7 @@ import {
 import { canRun } from '../protocol/requirements.js'
 import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
 import { builtinExecutors, type Executor, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
+import { OfferShare } from './offer-share.js'
 
 /** The part of HyphaNode the worker uses (tests can hand in a fake). */
 export interface WorkerNode {
@@ -76,6 +78,8 @@ export interface WorkerOptions {
   reportRetryMs?: number
   /** Take tasks from peers whose certificate names no role (migration). @default true */
   allowRolelessPeers?: boolean
+  /** Random numbers in [0, 1) for choosing which announced tasks to offer for (tests). @default Math.random */
+  random?: () => number
 }
 
 export type TaskOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'handed-back'
@@ -158,6 +162,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   readonly #groups = new Map<string, string>()
   readonly #running = new Map<string, RunningTask>()
   readonly #offering = new Set<string>()
+  /** Which announced tasks to offer for, so that idle workers do not all race for each one. */
+  readonly #offerShare: OfferShare
   #unsubscribe: (() => void) | undefined
   #statusTimer: ReturnType<typeof setInterval> | undefined
   #publishStatus: (() => void) | undefined
@@ -178,6 +184,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     this.#maxInputBytes = options.maxInputBytes ?? 256 * 1024 * 1024
     this.#reportRetryMs = options.reportRetryMs ?? 300_000
     this.#roles = new RoleCheck(node.identity, options.allowRolelessPeers ?? true)
+    this.#offerShare = new OfferShare(options.random)
   }
 
   /** Task ids this worker is running now. */
@@ -257,18 +264,25 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     // even with no free slot: a report waiting for a restarted scheduler needs its new address
     const addressed = this.#rememberAddresses(from, announcement.addrs)
     if (announcement.group !== undefined) this.#follow(from, announcement.group)
-    for (const task of announcement.tasks) {
-      if (this.#freeSlots() <= 0) return
-      if (!this.#canRun(task)) continue
+    const scheduler = from.toString()
+    const runnable = announcement.tasks.filter((task) => this.#canRun(task))
+    const chosen = this.#offerShare.choose(scheduler, runnable, this.#freeSlots())
+    // a lost race is worth a pull only when the announcement named other tasks this worker can
+    // run: after losing a task announced alone, a pull would find nothing (and at many idle
+    // workers cost the scheduler one empty pull per loser)
+    const othersPending = runnable.length > chosen.length
+    for (const { task, fresh } of chosen) {
       this.#offering.add(task.id)
       void addressed
         .then(() => this.#offer(task, from))
         .finally(() => this.#offering.delete(task.id))
         .then((outcome) => {
-          // Every worker that hears an announcement offers for its first tasks, so most lose the
-          // race; the announcement said tasks are pending: ask for the oldest we can run now
-          // instead of waiting for the next round (placement waited rounds: bench/scheduler-scale.mjs).
-          if (outcome === 'taken') this.#pull(from)
+          if (fresh && outcome === 'assigned') this.#offerShare.won(scheduler)
+          if (outcome !== 'taken') return
+          if (fresh) this.#offerShare.lost(scheduler)
+          // the announcement said other tasks are pending: ask for the oldest we can run now
+          // instead of waiting for the next round (placement waited rounds: bench/scheduler-scale.mjs)
+          if (othersPending) this.#pull(from)
         })
     }
   }
