@@ -5,6 +5,7 @@
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { type RepeatingTask, repeatingTask } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 
 export interface BootstrapKeeperInit {
@@ -38,7 +39,8 @@ export class BootstrapKeeper implements Startable {
   readonly #minRetryMs: number
   readonly #maxRetryMs: number
   readonly #dialTimeoutMs: number
-  #timer: NodeJS.Timeout | undefined
+  /** Looks at every target at least once a second (each has its own backoff within). */
+  #ticks: RepeatingTask | undefined
   #stop = new AbortController()
 
   constructor(components: BootstrapKeeperComponents, init: BootstrapKeeperInit) {
@@ -66,13 +68,14 @@ export class BootstrapKeeper implements Startable {
     const now = Date.now()
     // @libp2p/bootstrap makes the first dial; the keeper steps in after the first retry delay
     for (const target of this.#targets) target.nextAttemptAt = now + this.#minRetryMs
-    if (this.#targets.length > 0) this.#timer = setInterval(() => this.#tick(), Math.min(this.#minRetryMs, 1_000))
-    this.#timer?.unref?.()
+    if (this.#targets.length === 0) return
+    this.#ticks = repeatingTask(() => { this.#tick() }, Math.min(this.#minRetryMs, 1_000))
+    this.#ticks.start()
   }
 
   stop(): void {
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#ticks?.stop()
+    this.#ticks = undefined
     this.#stop.abort()
   }
 

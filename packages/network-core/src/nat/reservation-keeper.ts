@@ -8,7 +8,7 @@
 import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
-import { isPrivate } from '@libp2p/utils'
+import { isPrivate, type RepeatingTask, repeatingTask } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { isCircuitAddress, RELAY_HOP_PROTOCOL } from '../connection/addresses.js'
 
@@ -45,7 +45,10 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   readonly #components: ReservationKeeperComponents
   readonly #init: Required<ReservationKeeperInit>
   readonly #log: Logger
-  #timer: NodeJS.Timeout | undefined
+  /** The periodic check, every checkIntervalMs from start. */
+  #checks: RepeatingTask | undefined
+  /** One early check after a refused reservation (see check()). */
+  #quickRetry: NodeJS.Timeout | undefined
   #listening = false
   #missedChecks = 0
   #recoveries = 0
@@ -69,16 +72,16 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
   }
 
   afterStart(): void {
-    this.#timer = setInterval(() => {
-      this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
-    }, this.#init.checkIntervalMs)
-    this.#timer.unref()
-    this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
+    this.#checks = repeatingTask(async () => {
+      await this.check().catch((err: unknown) => this.#log.error('reservation check failed - %e', err))
+    }, this.#init.checkIntervalMs, { runImmediately: true })
+    this.#checks.start()
   }
 
   stop(): void {
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
-    clearInterval(this.#timer)
+    this.#checks?.stop()
+    clearTimeout(this.#quickRetry)
   }
 
   /** Relayed addresses this node currently advertises. */
@@ -114,7 +117,9 @@ export class ReservationKeeper extends TypedEventEmitter<ReservationKeeperEvents
         if (this.#quickRetries < MAX_QUICK_RETRIES) {
           const wait = Math.min(this.#init.checkIntervalMs, QUICK_RETRY_MS * 2 ** this.#quickRetries++)
           this.#log('reserving on %a failed (%s), again in %d ms', relay, (err as Error).message.split('\n')[0], wait)
-          setTimeout(() => this.check().catch((e: unknown) => this.#log.error('reservation check failed - %e', e)), wait).unref()
+          clearTimeout(this.#quickRetry)
+          this.#quickRetry = setTimeout(() => this.check().catch((e: unknown) => this.#log.error('reservation check failed - %e', e)), wait)
+          this.#quickRetry.unref()
         } else throw err
       }
       return

@@ -9,6 +9,7 @@
 // answers or `reportRetryMs` has passed. Only the scheduler saying the lease is gone stops it.
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from '@libp2p/interface'
+import { type RepeatingTask, repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { BulkTransfer, RequestResponse, TypedPubSub } from '@hypha/network-core'
 import { fetchInput } from '../protocol/input-stream.js'
@@ -165,8 +166,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
   /** Which announced tasks to offer for, so that idle workers do not all race for each one. */
   readonly #offerShare: OfferShare
   #unsubscribe: (() => void) | undefined
-  #statusTimer: ReturnType<typeof setInterval> | undefined
-  #publishStatus: (() => void) | undefined
+  /** Publishes this worker's capabilities and load every statusIntervalMs, and at once on start. */
+  #statusTask: RepeatingTask | undefined
   #started = false
   /** Aborted once stop() has given its hand-backs their time: outstanding report retries end. */
   #stopped = new AbortController()
@@ -203,13 +204,13 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     const announcements = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
     this.#unsubscribe = announcements.subscribe((announcement, from) => { this.#onAnnouncement(announcement, from) })
     const status = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
-    this.#publishStatus = () => {
-      status.publish({ v: V, worker: this.capabilities() }).catch((err: unknown) => {
-        this.#protocolError(WORKER_STATUS_TOPIC, undefined, err)
+    this.#statusTask = repeatingTask(async (options) => {
+      await status.publish({ v: V, worker: this.capabilities() }, options).catch((err: unknown) => {
+        // a publish cut short by stop() is not a protocol error
+        if (options?.signal?.aborted !== true) this.#protocolError(WORKER_STATUS_TOPIC, undefined, err)
       })
-    }
-    this.#publishStatus()
-    this.#statusTimer = setInterval(() => this.#publishStatus?.(), this.#statusIntervalMs)
+    }, this.#statusIntervalMs, { runImmediately: true })
+    this.#statusTask.start()
   }
 
   /**
@@ -220,7 +221,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (!this.#started) return
     this.#started = false
     this.#unsubscribe?.()
-    clearInterval(this.#statusTimer)
+    this.#statusTask?.stop()
     const deadline = AbortSignal.timeout(this.#handBackTimeoutMs)
     const tasks = [...this.#running.values()]
     const toHandBack = tasks.filter((task) => !task.reporting)
