@@ -2,18 +2,20 @@
 // worker, both with bulk transfer. A Python job reads its input, reports progress twice over the
 // job bridge and writes a 50 MiB result, which reaches the scheduler as a file with its sha256
 // checked; a job past its timeout fails with the reason; only the lease holder may push a result
-// file; a report naming a file that never arrived is a retryable failure.
-import { createHash } from 'node:crypto'
+// file; a report naming a file that never arrived is a retryable failure; an input too large to
+// be inline is pulled over bulk transfer by the lease holder only, and a worker serves no payloads.
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { HyphaNode } from '@hypha/network-core'
+import type { BulkTransfer, HyphaNode, TransferCompleteDetail } from '@hypha/network-core'
 import { addressOf, type TestNetwork as TestNetworkType, TestNetwork, waitFor } from '@hypha/network-core/testing'
 import {
   builtinExecutors,
   createProcessExecutor,
+  inputPayloadName,
   relayTaskTopics,
   resultPayloadName,
   Scheduler,
@@ -110,6 +112,38 @@ it('takes a result file only from the holder of its lease', async () => {
   await expect(bulk.push(schedulerNode.peerId, resultPayloadName('00000000-0000-4000-8000-000000000000'), source)).rejects.toMatchObject({ code: 'forbidden' })
   await expect(bulk.push(schedulerNode.peerId, 'anything.bin', source)).rejects.toMatchObject({ code: 'forbidden' })
   await expect(bulk.pull(schedulerNode.peerId, 'anything.bin', join(work, 'pulled'))).rejects.toMatchObject({ code: 'forbidden' })
+})
+
+it('pulls an input too large to be inline over bulk transfer, sha256-checked, and deletes both copies after the attempt', async () => {
+  const big = randomBytes(3 * 1024 * 1024 + 17)
+  const served: TransferCompleteDetail[] = []
+  const onServed = (event: CustomEvent<TransferCompleteDetail>): void => { served.push(event.detail) }
+  const schedulerBulk = schedulerNode.bulk as BulkTransfer
+  const workerBulk = workerNode.bulk as BulkTransfer
+  schedulerBulk.addEventListener('transfer:complete', onServed)
+  try {
+    const { id } = await scheduler.submit({ executor: 'sha256', input: { base64: big.toString('base64') } })
+    expect(await finished(id)).toMatchObject({ state: 'succeeded', result: { sha256: createHash('sha256').update(big).digest('hex') } })
+    expect(served).toContainEqual(expect.objectContaining({ direction: 'pull', side: 'server', outcome: 'ok', bytes: big.byteLength, name: expect.stringMatching(/^input\./) }))
+    const inputFiles = async (bulk: BulkTransfer): Promise<string[]> => (await readdir(bulk.store.directory)).filter((name) => name.startsWith('input.'))
+    await waitFor(async () => (await inputFiles(schedulerBulk)).length === 0 && (await inputFiles(workerBulk)).length === 0, 'the input files are deleted')
+  } finally {
+    schedulerBulk.removeEventListener('transfer:complete', onServed)
+  }
+})
+
+it('serves an input payload only to the holder of its lease, and a worker takes no payloads at all', async () => {
+  const { id } = await scheduler.submit({ executor: 'sleep', input: '1500' })
+  await waitFor(async () => (await scheduler.getTask(id))?.state === 'running', 'the task runs')
+  const workerBulk = workerNode.bulk as BulkTransfer
+  // the worker holds a lease, but not this one
+  await expect(workerBulk.pull(schedulerNode.peerId, inputPayloadName('00000000-0000-4000-8000-000000000000'), join(work, 'stolen'))).rejects.toMatchObject({ code: 'forbidden' })
+  const source = join(work, 'unasked.bin')
+  await writeFile(source, 'a payload nobody asked for')
+  const schedulerBulk = schedulerNode.bulk as BulkTransfer
+  await expect(schedulerBulk.push(workerNode.peerId, 'unasked.bin', source)).rejects.toMatchObject({ code: 'forbidden' })
+  await expect(schedulerBulk.pull(workerNode.peerId, 'unasked.bin', join(work, 'taken'))).rejects.toMatchObject({ code: 'forbidden' })
+  await finished(id)
 })
 
 it('treats a success that names a result file the scheduler never received as a retryable failure', async () => {

@@ -232,8 +232,29 @@ export function resultPayloadName(leaseId: string): string {
 
 /** The lease id a result payload name carries, or undefined when the name is not one. */
 export function leaseIdOfResultPayload(name: string): string | undefined {
-  if (!name.startsWith(RESULT_PAYLOAD_PREFIX)) return undefined
-  const leaseId = name.slice(RESULT_PAYLOAD_PREFIX.length)
+  return leaseIdAfter(RESULT_PAYLOAD_PREFIX, name)
+}
+
+const INPUT_PAYLOAD_PREFIX = 'input.'
+
+/**
+ * The bulk payload name of a task input for the holder of lease `leaseId`: a worker that runs a
+ * node with bulk transfer pulls an input that is not inline under this name (resumable, sha256
+ * checked); the scheduler serves it only to the lease holder. A worker without bulk transfer,
+ * or a scheduler that refuses the pull, falls back to INPUT_PROTOCOL.
+ */
+export function inputPayloadName(leaseId: string): string {
+  return `${INPUT_PAYLOAD_PREFIX}${leaseId}`
+}
+
+/** The lease id an input payload name carries, or undefined when the name is not one. */
+export function leaseIdOfInputPayload(name: string): string | undefined {
+  return leaseIdAfter(INPUT_PAYLOAD_PREFIX, name)
+}
+
+function leaseIdAfter(prefix: string, name: string): string | undefined {
+  if (!name.startsWith(prefix)) return undefined
+  const leaseId = name.slice(prefix.length)
   return LeaseIdSchema.safeParse(leaseId).success && /^[A-Za-z0-9-]+$/.test(leaseId) ? leaseId : undefined
 }
 

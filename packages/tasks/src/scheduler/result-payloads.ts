@@ -4,8 +4,8 @@
 // only if that payload is here with those bytes.
 //
 // Who may push: only the peer holding the lease the name carries, only up to maxBytes, and
-// nothing else at all (this scheduler's bulk store holds results, nothing for peers to pull:
-// clients read results over the HTTP API). Payloads of tasks long finished, and pushes never
+// nothing else at all (clients read results over the HTTP API; what workers may pull, their
+// tasks' inputs, is input-payloads.ts). The scheduler installs both as the node's access policy. Payloads of tasks long finished, and pushes never
 // finished, are swept after the retention.
 import type { BulkAccessRequest, BulkTransfer } from '@hypha/network-core'
 import { leaseIdOfResultPayload, type ResultPayload, resultPayloadName } from '../protocol/messages.js'
@@ -47,7 +47,6 @@ export class ResultPayloads {
     this.#now = init.now
     this.#rescanIntervalMs = init.rescanIntervalMs ?? 2_000
     this.#authorizePeer = init.authorizePeer ?? (() => undefined)
-    this.#bulk.setAccessPolicy((request) => this.authorize(request))
   }
 
   get maxBytes(): number {
@@ -65,15 +64,15 @@ export class ResultPayloads {
     this.#leases.delete(leaseId)
   }
 
-  /** The bulk access policy: true, or why the push or pull is refused. */
+  /** The bulk access policy for pushes: true, or why the push is refused. */
   async authorize(request: BulkAccessRequest): Promise<true | string> {
     const refused = this.#authorizePeer(request.peer.toString())
     if (refused !== undefined) return refused
-    if (request.op !== 'push') return 'a scheduler serves no payloads to peers (results are read over its HTTP API)'
+    if (request.op !== 'push') return 'results are read over the scheduler\'s HTTP API, not pulled'
     const leaseId = leaseIdOfResultPayload(request.name)
     if (leaseId === undefined) return `a scheduler accepts only result payloads named ${resultPayloadName('<lease id>')}`
     if ((request.size ?? 0) > this.#maxBytes) return `a result of ${request.size} bytes is more than the scheduler's max_result_size of ${this.#maxBytes} bytes`
-    const task = await this.#taskOfLease(leaseId)
+    const task = await this.taskOfLease(leaseId)
     const peer = request.peer.toString()
     if (task?.lease?.id !== leaseId || task.lease.holder !== peer) return `${peer} holds no lease ${leaseId}`
     return true
@@ -101,7 +100,8 @@ export class ResultPayloads {
     return this.#bulk.store.sweep(before, (name) => leaseIdOfResultPayload(name) !== undefined)
   }
 
-  async #taskOfLease(leaseId: string): Promise<TaskRecord | undefined> {
+  /** The task a lease belongs to: from the leases this replica knows, else (rate-limited) a scan of the leased tasks. */
+  async taskOfLease(leaseId: string): Promise<TaskRecord | undefined> {
     const known = this.#leases.get(leaseId)
     if (known !== undefined) return this.#store.get(known)
     // Granted by another replica, or before a restart: look through the leased tasks, though not

@@ -52,6 +52,7 @@ import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, typ
 import { type TaskView, toTaskView, type WorkerView } from './views.js'
 import { WorkerDirectory } from './worker-directory.js'
 import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
+import { InputPayloads } from './input-payloads.js'
 import { ResultPayloads, type ResultPayloadService } from './result-payloads.js'
 
 /** The part of HyphaNode the scheduler uses (tests can hand in a fake). */
@@ -186,6 +187,8 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
   #activeInputStreams = 0
   /** Results delivered as files (when the node has bulk transfer). */
   readonly #results: ResultPayloads | undefined
+  /** Inputs pulled as files (when the node has bulk transfer). */
+  readonly #inputs: InputPayloads | undefined
   /** Only workers may offer, pull, renew, report, fetch inputs and deliver results. */
   readonly #roles: RoleCheck
   #started = false
@@ -208,15 +211,25 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
     this.#pruneIntervalMs = options.pruneIntervalMs ?? Math.min(Math.max(Math.floor(this.#retentionMs / 10), 1_000), 60_000)
     this.#roles = new RoleCheck(node.identity, options.allowRolelessPeers ?? true)
-    this.#results = node.bulk === undefined
-      ? undefined
-      : new ResultPayloads({
-          bulk: node.bulk,
-          store: this.store,
-          maxBytes: options.maxResultBytes ?? 4 * 1024 ** 3,
-          now: () => this.#clock.now(),
-          authorizePeer: (peer) => (this.#refusedRole(peer, 'bulk') ? 'only a worker delivers task results' : undefined),
-        })
+    if (node.bulk !== undefined) {
+      const results = new ResultPayloads({
+        bulk: node.bulk,
+        store: this.store,
+        maxBytes: options.maxResultBytes ?? 4 * 1024 ** 3,
+        now: () => this.#clock.now(),
+        authorizePeer: (peer) => (this.#refusedRole(peer, 'bulk') ? 'only a worker delivers task results' : undefined),
+      })
+      const inputs = new InputPayloads({
+        bulk: node.bulk,
+        store: this.store,
+        taskOfLease: (leaseId) => results.taskOfLease(leaseId),
+        authorizePeer: (peer) => (this.#refusedRole(peer, 'bulk') ? 'only a worker fetches task inputs' : undefined),
+      })
+      // workers push results and pull inputs; nobody else may do either
+      node.bulk.setAccessPolicy((request) => (request.op === 'pull' ? inputs.authorize(request) : results.authorize(request)))
+      this.#results = results
+      this.#inputs = inputs
+    }
     this.#leadership = options.leadership ?? new SoleLeadership(node.peerId.toString())
     this.#group = options.group
     this.#leadership.addEventListener('change', ({ detail: leading }) => {
@@ -400,6 +413,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       }
       // result files of tasks past retention, and pushes that never finished
       await this.#results?.sweep(before).catch((err: unknown) => this.#protocolError('bulk', undefined, `result sweep failed: ${String(err)}`))
+      await this.#inputs?.sweep(before).catch((err: unknown) => this.#protocolError('bulk', undefined, `input sweep failed: ${String(err)}`))
       return total
     })().finally(() => { this.#pruning = undefined })
     return this.#pruning
@@ -473,6 +487,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       await this.#results?.discard(report.leaseId).catch(() => undefined)
     }
     this.#results?.forget(report.leaseId)
+    if (status !== 'refused') await this.#inputs?.discard(report.leaseId).catch(() => undefined)
     if (updated !== undefined) this.#announceChange(updated, message.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
     if (message.next === undefined) return { v: V, status }
     this.#sawWorker(peer, message.next.worker)
@@ -602,6 +617,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       for (const candidate of batch) {
         const updated = await this.store.update(candidate.id, (task) => lifecycle.expire(task, now))
         if (updated === undefined) continue
+        if (candidate.lease !== undefined) await this.#inputs?.discard(candidate.lease.id).catch(() => undefined)
         expired++
         this.#announceChange(updated, 'lease expired')
       }

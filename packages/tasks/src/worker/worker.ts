@@ -45,7 +45,8 @@ import {
 } from '../protocol/messages.js'
 import { canRun } from '../protocol/requirements.js'
 import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
-import { builtinExecutors, type Executor, ResultFile, RetryableTaskError, type TaskInput } from './executors.js'
+import { builtinExecutors, type Executor, ResultFile, RetryableTaskError } from './executors.js'
+import { inputSource } from './input-source.js'
 import { OfferShare } from './offer-share.js'
 
 /** The part of HyphaNode the worker uses (tests can hand in a fake). */
@@ -54,8 +55,12 @@ export interface WorkerNode {
   readonly rpc: Pick<RequestResponse, 'request'>
   readonly pubsub: Pick<TypedPubSub, 'topic'>
   readonly libp2p: Pick<Libp2p, 'dial' | 'dialProtocol' | 'peerStore' | 'getConnections'>
-  /** The node's bulk transfer service: needed for executors that return a ResultFile. */
-  readonly bulk?: Pick<BulkTransfer, 'push'> | undefined
+  /**
+   * The node's bulk transfer service: needed for executors that return a ResultFile; inputs
+   * that are not inline are pulled over it (else streamed over INPUT_PROTOCOL). The worker
+   * sets its access policy: a worker serves no payloads and accepts none.
+   */
+  readonly bulk?: Pick<BulkTransfer, 'push' | 'pull' | 'store' | 'setAccessPolicy'> | undefined
   /** Verified certificate roles of connected peers (the node's NodeIdentity); none: roles are not checked. */
   readonly identity?: PeerRoleSource | undefined
 }
@@ -201,6 +206,8 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     if (this.#started) return
     this.#started = true
     this.#stopped = new AbortController()
+    // a worker only pulls inputs and pushes results as a client: nothing for peers to take or leave
+    this.#node.bulk?.setAccessPolicy(() => 'a worker serves no payloads and accepts none')
     const announcements = this.#node.pubsub.topic(ANNOUNCE_TOPIC, AnnouncementSchema)
     this.#unsubscribe = announcements.subscribe((announcement, from) => { this.#onAnnouncement(announcement, from) })
     const status = this.#node.pubsub.topic(WORKER_STATUS_TOPIC, WorkerStatusSchema)
@@ -379,10 +386,19 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     // saves a round trip per task in a queue of short tasks.
     const started = setTimeout(() => this.#sendProgress(task, 0, 'started'), STARTED_AFTER_MS)
     let file: ResultFile | undefined
+    const source = inputSource({
+      assignment,
+      scheduler: () => task.scheduler,
+      streamed: () => this.#streamedInput(task, signal),
+      bulk: this.#node.bulk,
+      maxInputBytes: this.#maxInputBytes,
+      signal,
+      onPullError: (err) => this.#protocolError('bulk', assignment.id, err),
+    })
     try {
       const outcome = await executor({
         taskId: assignment.id,
-        input: this.#input(task, signal),
+        input: source.input,
         signal,
         progress: (fraction, message) => this.#sendProgress(task, fraction, message),
       })
@@ -413,6 +429,7 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
       clearInterval(renewTimer)
       clearTimeout(started)
       await file?.release().catch((err: unknown) => this.#protocolError('executor', assignment.id, err))
+      await source.release().catch((err: unknown) => this.#protocolError('bulk', assignment.id, err))
     }
   }
 
@@ -440,29 +457,11 @@ export class Worker extends TypedEventEmitter<WorkerEvents> {
     }
   }
 
-  #input(task: RunningTask, signal: AbortSignal): TaskInput {
-    const { input, id } = task.assignment
-    const leaseId = task.assignment.lease.id
-    const chunks = async function* (this: Worker): AsyncGenerator<Uint8Array> {
-      if (input.inline !== undefined) {
-        yield new Uint8Array(Buffer.from(input.inline, 'base64'))
-        return
-      }
-      const stream = await this.#node.libp2p.dialProtocol(task.scheduler, INPUT_PROTOCOL, { signal, runOnLimitedConnection: true })
-      yield* fetchInput(stream, { v: V, taskId: id, leaseId }, { signal, maxBytes: this.#maxInputBytes })
-    }.bind(this)
-    const bytes = async (): Promise<Uint8Array> => {
-      const parts: Uint8Array[] = []
-      for await (const chunk of chunks()) parts.push(chunk)
-      return new Uint8Array(Buffer.concat(parts))
-    }
-    return {
-      kind: input.kind,
-      size: input.size,
-      stream: chunks,
-      bytes,
-      text: async () => new TextDecoder().decode(await bytes()),
-    }
+  /** A task's input over INPUT_PROTOCOL, streamed from the scheduler's memory. */
+  async *#streamedInput(task: RunningTask, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const { id, lease } = task.assignment
+    const stream = await this.#node.libp2p.dialProtocol(task.scheduler, INPUT_PROTOCOL, { signal, runOnLimitedConnection: true })
+    yield* fetchInput(stream, { v: V, taskId: id, leaseId: lease.id }, { signal, maxBytes: this.#maxInputBytes })
   }
 
   async #renew(task: RunningTask): Promise<void> {

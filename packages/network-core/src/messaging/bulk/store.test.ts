@@ -1,5 +1,6 @@
-// DirectoryBulkStore on a temp directory: removal and the sweep of old payloads and unfinished uploads.
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
+// DirectoryBulkStore on a temp directory: removal, the sweep of old payloads and unfinished uploads, payloads written from memory.
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DirectoryBulkStore } from './store.js'
@@ -51,4 +52,13 @@ it('sweeps old payloads the caller accepts and old unfinished uploads, nothing e
   expect(await store.stat('other.old')).toBeDefined()
   expect(await store.partialSize({ size: 10, sha256: '0'.repeat(64) })).toBe(0)
   expect(await store.partialSize({ size: 10, sha256: '1'.repeat(64) })).toBe(1)
+})
+
+it('stores a payload held in memory with its size and digest, replacing an older one', async () => {
+  await payload('input.x', 0)
+  const bytes = new TextEncoder().encode('held in memory')
+  const info = await store.writePayload('input.x', bytes)
+  expect(info).toEqual({ size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') })
+  expect(await store.stat('input.x')).toEqual(info)
+  expect(await readFile(store.pathOf('input.x'), 'utf8')).toBe('held in memory')
 })

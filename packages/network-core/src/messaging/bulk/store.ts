@@ -42,9 +42,20 @@ export class DirectoryBulkStore {
       },
       createWriteStream(partial),
     )
-    const info = { size, sha256: hash.digest('hex') }
+    return this.#install(name, partial, { size, sha256: hash.digest('hex') })
+  }
+
+  /** Stores `bytes` under `name` (replacing what was there), for payloads held in memory. */
+  async writePayload(name: string, bytes: Uint8Array): Promise<PayloadInfo> {
+    const partial = `${this.pathOf(name)}.importing`
+    await writeFile(partial, bytes)
+    return this.#install(name, partial, { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') })
+  }
+
+  /** Moves a complete file in place under `name` with its digest beside it. */
+  async #install(name: string, complete: string, info: PayloadInfo): Promise<PayloadInfo> {
     await writeFile(this.#digestPath(name), info.sha256)
-    await rename(partial, path)
+    await rename(complete, this.pathOf(name))
     return info
   }
 
