@@ -10,16 +10,7 @@ export async function waitUntil(what, predicate, timeoutMs = 120_000, intervalMs
 }
 
 /** A seeded PRNG (mulberry32): the same publishers and targets in every run. */
-export function random(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom as random } from '@hypha/network-core/testing'
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across nodes of one process. */
 export const nowMs = () => performance.timeOrigin + performance.now()

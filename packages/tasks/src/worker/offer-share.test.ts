@@ -1,3 +1,4 @@
+import { seededRandom as seeded } from '@hypha/network-core/testing'
 import type { AnnouncedTask } from '../protocol/messages.js'
 import { OfferShare } from './offer-share.js'
 
@@ -5,18 +6,6 @@ const SCHEDULER = 'scheduler-a'
 
 function task(id: string): AnnouncedTask {
   return { id, executor: 'echo', inputSize: 1, attempt: 0 }
-}
-
-/** A seeded generator (mulberry32): the simulations below draw the same numbers every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
 }
 
 /** Draws that always fall below a share (offer) or never (pass). */
