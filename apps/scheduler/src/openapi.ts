@@ -25,6 +25,7 @@ export const SCHEDULER_OPENAPI: OpenApiSection = {
     TaskId: TaskIdSchema,
     CancelReason: CancelQuerySchema.shape.reason.unwrap(),
     TaskListLimit: TaskListQuerySchema.shape.limit,
+    TaskListOrder: TaskListQuerySchema.shape.order,
     TaskSubmission: TaskSubmissionSchema,
     SubmitAnswer: SubmitAnswerSchema,
     TaskView: TaskViewSchema,
@@ -46,12 +47,13 @@ export const SCHEDULER_OPENAPI: OpenApiSection = {
         },
       },
       get: {
-        summary: 'List tasks in submission order',
+        summary: 'List tasks in submission order, oldest or newest first',
         operationId: 'listTasks',
         parameters: [
           { name: 'state', in: 'query', required: false, description: 'Comma-separated states', schema: { type: 'string', example: 'pending,running' } },
           { name: 'limit', in: 'query', required: false, schema: ref('TaskListLimit') },
-          { name: 'after', in: 'query', required: false, description: 'Page on after this task id', schema: ref('TaskId') },
+          { name: 'after', in: 'query', required: false, description: 'Page on after this task id (in the listing\'s order)', schema: ref('TaskId') },
+          { name: 'order', in: 'query', required: false, description: 'oldest first (submission order) or newest first', schema: ref('TaskListOrder') },
         ],
         responses: { 200: jsonResponse('The tasks', { type: 'array', items: ref('TaskView') }), 400: problem('An invalid query') },
       },

@@ -25,8 +25,10 @@ export const TaskListQuerySchema = z.strictObject({
     .pipe(z.array(z.enum(STATES)))
     .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  /** Paging: tasks submitted after this id (the last id of the previous page). */
+  /** Paging: the tasks after this id in the listing's order (the last id of the previous page). */
   after: TaskIdSchema.optional(),
+  /** `oldest` first (submission order, the default) or `newest` first (the latest submissions). */
+  order: z.enum(['oldest', 'newest']).default('oldest'),
 })
 type TaskListQuery = z.infer<typeof TaskListQuerySchema>
 
@@ -66,6 +68,7 @@ export class TasksController {
       limit: query.limit,
       ...(query.state !== undefined ? { states: query.state } : {}),
       ...(query.after !== undefined ? { after: query.after } : {}),
+      newestFirst: query.order === 'newest',
     })
   }
 

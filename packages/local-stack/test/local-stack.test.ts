@@ -242,6 +242,14 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     expect((await http('/tasks', { json: { executor: 'echo', input: 'x'.repeat(2 * 1024 * 1024) } })).status).toBe(413)
     // the scheduler is still fine
     expect((await finished('job-1')).result).toEqual({ echo: 'a' })
+
+    // newest first: the latest submissions, paged on backwards
+    expect((await http('/tasks', { json: { id: 'job-2', executor: 'echo', input: 'b' } })).status).toBe(201)
+    const newest = (await http('/tasks?order=newest&limit=2')).body as Task[]
+    expect(newest.map((t) => t.id)).toEqual(['job-2', 'job-1'])
+    const before = (await http('/tasks?order=newest&limit=1&after=job-2')).body as Task[]
+    expect(before.map((t) => t.id)).toEqual(['job-1'])
+    expect((await http('/tasks?order=latest')).status).toBe(400)
   }, 60_000)
 
   it('serves health, metrics and peers on every node', async () => {

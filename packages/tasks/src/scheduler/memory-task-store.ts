@@ -41,7 +41,8 @@ export class MemoryTaskStore implements TaskStore {
     const limit = options.limit ?? Number.POSITIVE_INFINITY
     let skipping = options.after !== undefined && this.#tasks.has(options.after)
     const out: TaskRecord[] = []
-    for (const record of this.#tasks.values()) {
+    const records = options.newestFirst === true ? [...this.#tasks.values()].reverse() : this.#tasks.values()
+    for (const record of records) {
       if (out.length >= limit) break
       if (skipping) {
         if (record.id === options.after) skipping = false

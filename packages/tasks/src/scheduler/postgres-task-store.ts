@@ -94,11 +94,15 @@ export class PostgresTaskStore implements TaskStore {
 
   async list(options: TaskListOptions = {}): Promise<TaskRecord[]> {
     if (options.states !== undefined && options.states.length === 0) return []
+    // an id no longer stored pages from the start, as on the first page
+    const page = options.newestFirst === true
+      ? { after: `seq < COALESCE((SELECT seq FROM ${this.#t.tasks} WHERE id = $2), 9223372036854775807)`, order: 'DESC' }
+      : { after: `seq > COALESCE((SELECT seq FROM ${this.#t.tasks} WHERE id = $2), 0)`, order: 'ASC' }
     const { rows } = await this.#query<Row>(
       `SELECT record FROM ${this.#t.tasks}
        WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))
-         AND ($2::text IS NULL OR seq > COALESCE((SELECT seq FROM ${this.#t.tasks} WHERE id = $2), 0))
-       ORDER BY seq LIMIT $3`,
+         AND ($2::text IS NULL OR ${page.after})
+       ORDER BY seq ${page.order} LIMIT $3`,
       [options.states ?? null, options.after ?? null, options.limit ?? null],
     )
     return rows.map(parse)

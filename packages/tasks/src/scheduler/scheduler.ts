@@ -48,7 +48,7 @@ import { type Leadership, SoleLeadership } from './leadership.js'
 import { TaskConflictError, TaskFinishedError, TaskInputTooLargeError } from './errors.js'
 import * as lifecycle from './lifecycle.js'
 import { MemoryTaskStore } from './memory-task-store.js'
-import { LEASED_STATES, type TaskCounts, type TaskProgress, type TaskRecord, type TaskState, type TaskStore } from './task-store.js'
+import { LEASED_STATES, type TaskCounts, type TaskListOptions, type TaskProgress, type TaskRecord, type TaskStore } from './task-store.js'
 import { type TaskView, toTaskView, type WorkerView } from './views.js'
 import { WorkerDirectory } from './worker-directory.js'
 import { type PeerRoleSource, RoleCheck, type RoleRefusal } from '../protocol/roles.js'
@@ -378,7 +378,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
     return { path: this.#results.pathOf(name), size, sha256 }
   }
 
-  async listTasks(options: { states?: readonly TaskState[]; limit?: number; after?: string } = {}): Promise<TaskView[]> {
+  async listTasks(options: TaskListOptions = {}): Promise<TaskView[]> {
     return (await this.store.list(options)).map(toTaskView)
   }
 

@@ -140,12 +140,14 @@ export class SqliteTaskStore implements TaskStore {
       where.push(`state IN (${options.states.map(() => '?').join(', ')})`)
       params.push(...options.states)
     }
+    const newest = options.newestFirst === true
     if (options.after !== undefined) {
-      where.push('seq > COALESCE((SELECT seq FROM tasks WHERE id = ?), 0)')
+      // an id no longer stored pages from the start, as on the first page
+      where.push(newest ? 'seq < COALESCE((SELECT seq FROM tasks WHERE id = ?), 9223372036854775807)' : 'seq > COALESCE((SELECT seq FROM tasks WHERE id = ?), 0)')
       params.push(options.after)
     }
     const limit = options.limit ?? -1
-    const sql = `SELECT record FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`
+    const sql = `SELECT record FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${newest ? 'DESC' : 'ASC'} LIMIT ?`
     return (this.#listStatement(sql).all(...params, limit) as unknown as Row[]).map(parse)
   }
 

@@ -55,8 +55,10 @@ export interface TaskListOptions {
   states?: readonly TaskState[]
   /** At most this many. */
   limit?: number
-  /** Only tasks submitted after this one (the id of the last task of the previous page). */
+  /** Only tasks after this one in the listing's order (the id of the last task of the previous page). */
   after?: string
+  /** Newest first (the latest submissions), instead of oldest first. @default false */
+  newestFirst?: boolean
 }
 
 export type TaskCounts = Record<TaskState, number>
@@ -73,7 +75,7 @@ export interface TaskStore {
    * `change` must be synchronous and must not mutate `current`.
    */
   update(id: string, change: (current: Readonly<TaskRecord>) => TaskRecord | undefined): Promise<TaskRecord | undefined>
-  /** In submission order (oldest first); an index scan, not a walk over every task. */
+  /** In submission order (oldest first, or newest first); an index scan, not a walk over every task. */
   list(options?: TaskListOptions): Promise<TaskRecord[]>
   /** Leased tasks whose lease ran out at `now`, oldest first. */
   expiredLeases(now: number, limit: number): Promise<TaskRecord[]>
