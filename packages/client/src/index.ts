@@ -40,8 +40,10 @@ export interface HyphaClientOptions {
 export interface ListOptions {
   states?: readonly TaskState[]
   limit?: number
-  /** Page on after this task id (the last of the previous page). */
+  /** Page on after this task id (the last of the previous page), in the listing's order. */
   after?: string
+  /** The latest submissions first, instead of the oldest. @default false */
+  newestFirst?: boolean
   signal?: AbortSignal
 }
 
@@ -85,6 +87,7 @@ export class HyphaClient {
     if (options.states !== undefined && options.states.length > 0) query.set('state', options.states.join(','))
     if (options.limit !== undefined) query.set('limit', String(options.limit))
     if (options.after !== undefined) query.set('after', options.after)
+    if (options.newestFirst === true) query.set('order', 'newest')
     const path = `/tasks${query.size > 0 ? `?${query}` : ''}`
     return (await (await this.#request('GET', path, { signal: options.signal })).json()) as TaskView[]
   }

@@ -250,6 +250,7 @@ describe('the local stack (gateway, scheduler, 2 workers as processes)', () => {
     const before = (await http('/tasks?order=newest&limit=1&after=job-2')).body as Task[]
     expect(before.map((t) => t.id)).toEqual(['job-1'])
     expect((await http('/tasks?order=latest')).status).toBe(400)
+    expect((await new HyphaClient(stack.scheduler.url).list({ newestFirst: true, limit: 1 })).map((t) => t.id)).toEqual(['job-2'])
   }, 60_000)
 
   it('serves health, metrics and peers on every node', async () => {
