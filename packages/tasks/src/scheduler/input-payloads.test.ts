@@ -68,7 +68,7 @@ describe('InputPayloads', () => {
     // there already: not read again
     expect(await inputs.authorize(pull(HOLDER))).toBe(true)
     expect(reads()).toBe(1)
-    await inputs.discard(LEASE)
+    await inputs.discard(leasedTask(), LEASE)
     expect((await readdir(dir)).filter((name) => name.startsWith('input.'))).toEqual([])
   })
 

@@ -5,7 +5,6 @@
 // digest recorded at submission. The file goes when the attempt ends (report or expiry), and
 // anything left behind with the prune's sweep. Workers without bulk transfer fetch over
 // INPUT_PROTOCOL (protocol/input-stream.ts), which stays served.
-import { createHash } from 'node:crypto'
 import type { BulkAccessRequest, BulkTransfer } from '@hypha/network-core'
 import { inputPayloadName, LIMITS, leaseIdOfInputPayload } from '../protocol/messages.js'
 import type { TaskRecord, TaskStore } from './task-store.js'
@@ -37,13 +36,13 @@ export class InputPayloads {
     if (leaseId === undefined) return `a scheduler serves only task inputs, named ${inputPayloadName('<lease id>')}`
     const task = await this.#init.taskOfLease(leaseId)
     if (task?.lease?.id !== leaseId || task.lease.holder !== peer) return `${peer} holds no lease ${leaseId}`
-    if (task.inputSize <= LIMITS.inlineInputBytes) return `the input of ${task.id} is inline in its assignment`
+    if (!pulledAsFile(task)) return `the input of ${task.id} is inline in its assignment`
     return this.#materialise(request.name, task)
   }
 
-  /** Deletes the input file of an attempt that is over. */
-  async discard(leaseId: string): Promise<void> {
-    await this.#init.bulk.store.remove(inputPayloadName(leaseId))
+  /** Deletes the input file of the attempt under `leaseId`, now over (a task with an inline input has none). */
+  async discard(task: Pick<TaskRecord, 'inputSize'>, leaseId: string): Promise<void> {
+    if (pulledAsFile(task)) await this.#init.bulk.store.remove(inputPayloadName(leaseId))
   }
 
   /** Deletes input files last written before `before` (epoch ms); returns how many. */
@@ -66,10 +65,18 @@ export class InputPayloads {
     if (held !== undefined && held.size === task.inputSize && held.sha256 === task.inputDigest) return true
     const bytes = await this.#init.store.input(task.id)
     if (bytes === undefined) return `the input of ${task.id} is gone`
-    // what the store gives back must be what was submitted: the puller checks against this digest
-    if (createHash('sha256').update(bytes).digest('hex') !== task.inputDigest)
+    // what the store gives back must be what was submitted: the puller checks against the digest
+    // written here (hashed once, while writing); no pull is served before this check is done
+    const written = await store.writePayload(name, bytes)
+    if (written.sha256 !== task.inputDigest) {
+      await store.remove(name)
       return `the stored input of ${task.id} does not match its digest`
-    await store.writePayload(name, bytes)
+    }
     return true
   }
+}
+
+/** Only an input too large to ride inline in the assignment is pulled as a file. */
+function pulledAsFile(task: Pick<TaskRecord, 'inputSize'>): boolean {
+  return task.inputSize > LIMITS.inlineInputBytes
 }

@@ -487,7 +487,8 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       await this.#results?.discard(report.leaseId).catch(() => undefined)
     }
     this.#results?.forget(report.leaseId)
-    if (status !== 'refused') await this.#inputs?.discard(report.leaseId).catch(() => undefined)
+    // the attempt is over: its input file, if it had one, goes
+    if (updated !== undefined) await this.#inputs?.discard(updated, report.leaseId).catch(() => undefined)
     if (updated !== undefined) this.#announceChange(updated, message.outcome === 'released' ? 'released by the worker' : 'failed (retryable)')
     if (message.next === undefined) return { v: V, status }
     this.#sawWorker(peer, message.next.worker)
@@ -617,7 +618,7 @@ export class Scheduler extends TypedEventEmitter<SchedulerEvents> {
       for (const candidate of batch) {
         const updated = await this.store.update(candidate.id, (task) => lifecycle.expire(task, now))
         if (updated === undefined) continue
-        if (candidate.lease !== undefined) await this.#inputs?.discard(candidate.lease.id).catch(() => undefined)
+        if (candidate.lease !== undefined) await this.#inputs?.discard(candidate, candidate.lease.id).catch(() => undefined)
         expired++
         this.#announceChange(updated, 'lease expired')
       }
