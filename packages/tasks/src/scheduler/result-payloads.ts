@@ -5,8 +5,8 @@
 //
 // Who may push: only the peer holding the lease the name carries, only up to maxBytes, and
 // nothing else at all (clients read results over the HTTP API; what workers may pull, their
-// tasks' inputs, is input-payloads.ts). The scheduler installs both as the node's access policy. Payloads of tasks long finished, and pushes never
-// finished, are swept after the retention.
+// tasks' inputs, is input-payloads.ts; the scheduler installs both as the node's access policy).
+// Payloads of tasks long finished, and pushes never finished, are swept after the retention.
 import type { BulkAccessRequest, BulkTransfer } from '@hypha/network-core'
 import { leaseIdOfResultPayload, type ResultPayload, resultPayloadName } from '../protocol/messages.js'
 import { LEASED_STATES, type TaskRecord, type TaskStore } from './task-store.js'

@@ -35,19 +35,23 @@ export interface InputSource {
   release(): Promise<void>
 }
 
+/** Where a task's bytes come from: the assignment itself, a pulled file, or INPUT_PROTOCOL. */
+type Origin = { inline: Uint8Array } | { file: string } | { streamed: true }
+
 export function inputSource(init: InputSourceInit): InputSource {
   const { assignment, bulk, signal } = init
   const { input } = assignment
-  const destination = bulk?.store.pathOf(inputPayloadName(assignment.lease.id))
+  const name = inputPayloadName(assignment.lease.id)
+  const destination = bulk?.store.pathOf(name)
   let pulled: Promise<string | undefined> | undefined
 
-  /** The pulled file, or undefined when the input has to come over INPUT_PROTOCOL. */
+  /** The pulled file, or undefined when the input has to come over INPUT_PROTOCOL. Pulled once. */
   const pull = (): Promise<string | undefined> => {
     pulled ??= (async () => {
       if (bulk === undefined || destination === undefined) return undefined
       for (let attempt = 1; attempt <= PULL_ATTEMPTS; attempt++) {
         try {
-          const info = await bulk.pull(init.scheduler(), inputPayloadName(assignment.lease.id), destination, { signal })
+          const info = await bulk.pull(init.scheduler(), name, destination, { signal })
           if (info.size !== input.size) throw new Error(`the input payload has ${info.size} bytes, the assignment says ${input.size}`)
           return destination
         } catch (err) {
@@ -64,29 +68,30 @@ export function inputSource(init: InputSourceInit): InputSource {
     return pulled
   }
 
-  const chunks = async function* (): AsyncGenerator<Uint8Array> {
-    if (input.inline !== undefined) {
-      yield new Uint8Array(Buffer.from(input.inline, 'base64'))
-      return
-    }
+  const origin = async (): Promise<Origin> => {
+    if (input.inline !== undefined) return { inline: new Uint8Array(Buffer.from(input.inline, 'base64')) }
     if (input.size > init.maxInputBytes)
       throw new Error(`the input has ${input.size} bytes, more than this worker's limit of ${init.maxInputBytes}`)
     const file = await pull()
-    if (file === undefined) {
-      yield* init.streamed()
-      return
-    }
-    for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024, signal }) as AsyncIterable<Buffer>)
-      yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    return file === undefined ? { streamed: true } : { file }
+  }
+
+  const chunks = async function* (): AsyncGenerator<Uint8Array> {
+    const from = await origin()
+    if ('inline' in from) yield from.inline
+    else if ('file' in from) {
+      for await (const chunk of createReadStream(from.file, { highWaterMark: 256 * 1024, signal }) as AsyncIterable<Buffer>)
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    } else yield* init.streamed()
   }
 
   const bytes = async (): Promise<Uint8Array> => {
-    if (input.inline === undefined && input.size <= init.maxInputBytes) {
-      const file = await pull()
-      if (file !== undefined) return new Uint8Array(await readFile(file, { signal }))
-    }
+    const from = await origin()
+    if ('inline' in from) return from.inline
+    // one read of the whole file rather than its chunks joined
+    if ('file' in from) return new Uint8Array(await readFile(from.file, { signal }))
     const parts: Uint8Array[] = []
-    for await (const chunk of chunks()) parts.push(chunk)
+    for await (const chunk of init.streamed()) parts.push(chunk)
     return new Uint8Array(Buffer.concat(parts))
   }
 

@@ -1,8 +1,9 @@
 // The worker's execution engine: offers for announced tasks it can run while it has free slots
 // (for a task heard of first, only as often as its learnt share says: offer-share.ts),
 // pulls the next ones from the same scheduler as soon as a slot frees, runs them with their input
-// (inline or streamed), renews each lease every ttl/3, reports the outcome, and on stop hands
-// running tasks back so the scheduler re-queues them at once.
+// (inline, pulled over bulk transfer or streamed: input-source.ts), renews each lease every
+// ttl/3, reports the outcome, and on stop hands running tasks back so the scheduler re-queues
+// them at once.
 //
 // A scheduler that is unreachable (restarting, say) does not stop a running task: renewals fail
 // quietly, the task runs to its end, and its report is retried with backoff until the scheduler
