@@ -75,7 +75,7 @@ async function run(size) {
       if (answer.ok) found++
       else failures.push(answer.error)
     }
-    const stats = await swarm.each('stats')
+    const rssMiBPerNode = await swarm.rssMiBPerNode()
     return {
       bench: 'dht-scale',
       nodes: size,
@@ -90,7 +90,7 @@ async function run(size) {
       startMs,
       linkMs,
       settleMs,
-      rssMiBPerNode: round(stats.reduce((s, x) => s + x.rss, 0) / 1048576 / size, 1),
+      rssMiBPerNode,
     }
   } finally {
     await swarm.stop()

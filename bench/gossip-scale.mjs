@@ -106,7 +106,7 @@ async function run(size, { kill }) {
     const lostAfterKill = kill
       ? origins.slice(half).reduce((sum, _, k) => sum + expectedFor(half + k).filter((i) => !got.has(`${half + k}:${i}`)).length, 0)
       : 0
-    const stats = await swarm.each('stats')
+    const rssMiBPerNode = await swarm.rssMiBPerNode()
     return {
       bench: 'gossip-scale',
       nodes: size,
@@ -125,7 +125,7 @@ async function run(size, { kill }) {
       startMs,
       linkMs,
       meshMs,
-      rssMiBPerNode: round(stats.reduce((s, x) => s + x.rss, 0) / 1048576 / size, 1),
+      rssMiBPerNode,
     }
   } finally {
     await swarm.stop()

@@ -3,7 +3,7 @@
 // one command to one host; `each(command, payload)` to all of them at once.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { forkChild, makePki, stopChild } from './common.mjs'
+import { forkChild, makePki, round, stopChild } from './common.mjs'
 
 const HOST = join(fileURLToPath(new URL('.', import.meta.url)), 'swarm-host.mjs')
 
@@ -75,6 +75,11 @@ export async function startDistributedSwarm({ count, hosts, role = 'worker', con
     children,
     call: (host, type, payload) => ask(children[host], type, payload),
     each: (type, payload) => Promise.all(children.map((child) => ask(child, type, payload))),
+    /** The hosts' RSS together, per node of the swarm (MiB, one decimal). */
+    async rssMiBPerNode() {
+      const stats = await Promise.all(children.map((child) => ask(child, 'stats')))
+      return round(stats.reduce((sum, s) => sum + s.rss, 0) / 1048576 / count, 1)
+    },
     async stop() {
       await Promise.all(
         children.map(async (child) => {
