@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DirectoryBulkStore } from './store.js'
+import { DirectoryBulkStore, hashFile, hashPrefix } from './store.js'
 
 let dir: string
 let store: DirectoryBulkStore
@@ -61,4 +61,21 @@ it('stores a payload held in memory with its size and digest, replacing an older
   expect(info).toEqual({ size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') })
   expect(await store.stat('input.x')).toEqual(info)
   expect(await readFile(store.pathOf('input.x'), 'utf8')).toBe('held in memory')
+})
+
+describe('hashPrefix', () => {
+  it('hashes exactly the first `end` bytes, across many reads of its reused buffer', async () => {
+    const bytes = Buffer.alloc(2.5 * 1024 * 1024 + 7)
+    for (let i = 0; i < bytes.byteLength; i++) bytes[i] = (i * 7919) % 251
+    const path = join(dir, 'prefix.bin')
+    await writeFile(path, bytes)
+    for (const end of [1, 1024 * 1024, 1024 * 1024 + 1, 2 * 1024 * 1024 + 3, bytes.byteLength]) {
+      const { hash, size } = await hashPrefix(path, end)
+      expect(size).toBe(end)
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes.subarray(0, end)).digest('hex'))
+    }
+    await expect(hashFile(path)).resolves.toEqual({ size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') })
+    // past the end of the file: what is there
+    expect((await hashPrefix(path, bytes.byteLength + 100)).size).toBe(bytes.byteLength)
+  })
 })

@@ -9,6 +9,7 @@ import { raceSignal } from 'race-signal'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { readLengthPrefix } from '../frames.js'
 import { BulkTransferError } from './errors.js'
+import { bulkGarbagePacer } from './garbage-pacer.js'
 
 // While paused, a stream still takes in what the remote already had credit to send: up to
 // yamux's largest stream window (16 MiB by default) or QUIC's. libp2p resets a stream whose
@@ -80,6 +81,8 @@ export class StreamReader {
       const chunks = [...this.#buffer.sublist(0, take)]
       this.#buffer.consume(take)
       remaining -= take
+      // the chunks Node allocated for these bytes die once they are in the sink
+      bulkGarbagePacer.moved(take)
       for (const chunk of chunks) {
         const wait = consume(chunk)
         if (wait !== undefined) await raceSignal(wait, signal)
@@ -122,6 +125,7 @@ export class StreamReader {
  */
 export async function sendWithBackpressure(stream: Stream, data: Uint8Array | Uint8ArrayList, signal: AbortSignal): Promise<void> {
   stream.send(data)
+  bulkGarbagePacer.moved(data.byteLength)
   while (stream.writeBufferLength > WRITE_AHEAD_BYTES) await sendProgress(stream, signal)
 }
 
