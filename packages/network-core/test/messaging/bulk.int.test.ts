@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { type BulkTransfer, BulkTransferError, type BulkTransferInit, bulkTransfer, hashFile, type TransferCompleteDetail } from '../../src/messaging/bulk/index.js'
+import { BULK_RECEIVE_WINDOW_BYTES, StreamReader } from '../../src/messaging/bulk/stream-io.js'
 import { waitFor as waitUntil } from '../../src/testing/test-network.js'
 import { listenAddress, loopbackNode } from './loopback-node.js'
 
@@ -56,6 +57,18 @@ afterEach(async () => {
 const SIZE = 8 * 1024 * 1024
 
 describe('bulk transfer', () => {
+  it("caps its yamux streams' receive window (the field it sets is the muxer's own)", async () => {
+    const [server, client] = await Promise.all([node(), node()])
+    await server.handle('/test/window/1.0.0', () => {})
+    const stream = await client.dialProtocol(await connect(client, server), '/test/window/1.0.0')
+    const muxed = stream as typeof stream & { maxStreamWindowSize?: unknown }
+    // yamux's default, which a reader lowers: if an upgrade renames the field, this fails
+    expect(muxed.maxStreamWindowSize).toBe(16 * 1024 * 1024)
+    new StreamReader(stream)
+    expect(muxed.maxStreamWindowSize).toBe(BULK_RECEIVE_WINDOW_BYTES)
+    await stream.close()
+  })
+
   it('pushes a file, pulls it back, and both ends agree on size and sha256', async () => {
     const [server, client] = await Promise.all([node(), node()])
     const serverDone = completions(server)
