@@ -6,10 +6,10 @@
 // so the young generation fills slowly and a scavenge rarely comes; what collects them is the
 // mark-compact V8 starts once external memory has grown 64 MiB past its last one. Measured on a
 // 256 MiB transfer: the receiving process's ArrayBuffers peaked at 54-78 MiB, and glibc's heap
-// kept the pages, so its RSS rose by 60-90 MiB. Nearly all of those chunks are dead a moment after their
-// bytes reach the file or the socket, so a scavenge (about half a millisecond: the young
-// generation holds little that survives) every few MiB of bulk traffic frees them while they
-// are still young. It is also faster: the pull of 256 MiB went from ~185 to ~380 MB/s, the
+// kept the pages, so its RSS rose by 60-90 MiB. Nearly all of those chunks are dead a moment
+// after their bytes reach the file or the socket, so a scavenge (about half a millisecond: the
+// young generation holds little that survives) every few MiB of bulk traffic frees them while
+// they are still young. It is also faster: the pull of 256 MiB went from ~185 to ~380 MB/s, the
 // resumed push from ~120 to ~150 (a working set that stays in cache).
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'

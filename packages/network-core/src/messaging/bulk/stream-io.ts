@@ -12,7 +12,7 @@ import { BulkTransferError } from './errors.js'
 import { bulkGarbagePacer } from './garbage-pacer.js'
 
 // While paused, a stream still takes in what the remote already had credit to send: up to
-// yamux's largest stream window (16 MiB by default) or QUIC's. libp2p resets a stream whose
+// its yamux window (BULK_RECEIVE_WINDOW_BYTES, below) or QUIC's stream credit. libp2p resets a stream whose
 // paused buffer passes maxReadBufferLength (4 MiB by default), so bulk streams get room for one
 // whole window; this is also the most a transfer holds in memory at the receiving end.
 export const BULK_READ_BUFFER_BYTES = 24 * 1024 * 1024
