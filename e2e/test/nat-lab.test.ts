@@ -27,6 +27,20 @@ const PUNCH_PROBE_BYTES = 16 * 1024 * 1024
  */
 const WORKER_SYSCTLS = { 'net.ipv4.tcp_tw_reuse': '1' }
 
+/** libp2p's debug logger for the hole punch only: what a failed punch expectation prints. */
+const HOLE_PUNCH_DEBUG = 'hypha:nat:hole-punch*'
+
+/** What a worker counted and logged of its hole punches (its last lines), for a failure message. */
+async function holePunchReport(node: HyphaNode): Promise<string> {
+  const counts = await Promise.all(
+    ['direct', 'unilateral', 'no-addresses', 'failed', 'backoff', 'error'].map(
+      async (outcome) => `${outcome}=${await metric(node.url, 'hypha_holepunch_total', { outcome })}`,
+    ),
+  ).catch((err: Error) => [`(metrics unavailable: ${err.message})`])
+  const log = node.logs().split('\n').filter((l) => l.includes('hypha:nat:hole-punch')).slice(-12)
+  return `${node.name} counted ${counts.join(' ')}; its hole-punch log:\n${log.join('\n')}`
+}
+
 let lab: Lab
 let pki: E2ePki
 let gateway: HyphaNode
@@ -103,6 +117,8 @@ beforeAll(async () => {
             HYPHA_WORKER__CAPACITY: '2',
             HYPHA_WORKER__LABELS: `name=${i === 0 ? 'worker-a' : 'worker-b'}`,
             HYPHA_NETWORK__NAT__RESERVATION_CHECK_INTERVAL: '2s',
+            // the punch's own log (libp2p's debug logger), for failure messages
+            DEBUG: HOLE_PUNCH_DEBUG,
           },
         }),
       ),
@@ -224,10 +240,11 @@ it('through a symmetric NAT the punch fails with its reason counted, the pair st
       defaultRoute: routerC.lanIp,
       bootstrap: gateway.addresses,
       sysctls: WORKER_SYSCTLS,
-      env: { HYPHA_WORKER__LABELS: 'name=worker-c', HYPHA_NETWORK__NAT__RESERVATION_CHECK_INTERVAL: '2s' },
+      env: { HYPHA_WORKER__LABELS: 'name=worker-c', HYPHA_NETWORK__NAT__RESERVATION_CHECK_INTERVAL: '2s', DEBUG: HOLE_PUNCH_DEBUG },
     }),
   )
   const a = workers[0] as HyphaNode
+  const punchDiagnosis = async (): Promise<string> => `${await holePunchReport(c)}\n${await holePunchReport(a)}`
   // worker-c is reached by peer id alone: through the DHT, the relay, then the punch attempt
   const link = await postJson<LinkView>(`${a.url}/peers/${c.peerId}/link`, { probe_bytes: 1024 * 1024, timeout_ms: 60_000 }).catch(async (err: Error) => {
     const known = await getJson<PeerView[]>(`${gateway.url}/peers`).then((peers) => peers.find((p) => p.id === c.peerId))
@@ -239,14 +256,20 @@ it('through a symmetric NAT the punch fails with its reason counted, the pair st
   const failed = await waitFor(async () => {
     const n = await metric(c.url, 'hypha_holepunch_total', { outcome: 'failed' })
     return n >= 1 ? n : undefined
-  }, 60_000, 'worker-c to count its failed punch')
+  }, 60_000, 'worker-c to count its failed punch').catch(async (err: Error) => {
+    throw new Error(`${err.message}\n${await punchDiagnosis()}`)
+  })
   expect(await metric(c.url, 'hypha_holepunch_total', { outcome: 'direct' })).toBe(0)
   expect(link.holePunch).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/no answer from/) })
   // no retry storm: a window with no event to wait for, so it is watched for a fixed time
   await new Promise((resolve) => setTimeout(resolve, 10_000))
   expect(await metric(c.url, 'hypha_holepunch_total', { outcome: 'failed' })).toBe(failed)
   // and the relayed link still carries data
-  const again = await postJson<LinkView>(`${a.url}/peers/${c.peerId}/link`, { probe_bytes: 1024 * 1024, timeout_ms: 60_000 })
+  const again = await postJson<LinkView>(`${a.url}/peers/${c.peerId}/link`, { probe_bytes: 1024 * 1024, timeout_ms: 60_000 }).catch(async (err: Error) => {
+    // a relay whose event loop stalled (libp2p's random walk, patched) timed every link out here
+    const gatewayLive = await fetch(`${gateway.url}/health/live`, { signal: AbortSignal.timeout(2_000) }).then((r) => `${r.status}`, (e: Error) => e.message)
+    throw new Error(`${err.message}\n(the gateway's /health/live: ${gatewayLive})\n${await punchDiagnosis()}`)
+  })
   expect(again).toMatchObject({ direct: false, transport: 'relay', probe: { matches: true } })
   await c.stop()
 }, 300_000)

@@ -29,9 +29,10 @@ import type {
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import { isPrivate, lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { TCP } from '@multiformats/multiaddr-matcher'
-import { isCircuitAddress, RELAY_HOP_PROTOCOL } from '../../connection/addresses.js'
+import { isCircuitAddress, relayOfAddress } from '../../connection/addresses.js'
 import {
   decodeHolePunch,
   encodeHolePunch,
@@ -42,7 +43,7 @@ import {
   parseAddresses,
 } from './hole-punch-message.js'
 import { setBounded } from './bounded-map.js'
-import { ObservedTcpAddresses } from './observed-addresses.js'
+import { TcpObserver } from './tcp-observer.js'
 
 export const DCUTR_PROTOCOL = '/libp2p/dcutr'
 
@@ -114,8 +115,7 @@ class HolePunchFailed extends Error {
   }
 }
 
-const TCP_OBSERVATION_REDIAL_MS = 60_000
-/** Peers a back-off or a relay dial is remembered for, at most. */
+/** Peers a back-off is remembered for, at most. */
 const MAX_REMEMBERED_PEERS = 10_000
 
 /** Extra wait of B before its dial (beyond half the relay RTT): keeps A's SYN first on a fast link. */
@@ -125,20 +125,25 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
   readonly #components: HolePunchComponents
   readonly #init: Required<HolePunchInit>
   readonly #log: Logger
-  readonly #observed = new ObservedTcpAddresses()
+  readonly #observer: TcpObserver
   /** Peers in back-off after a failed upgrade: until when, and the last back-off. */
   readonly #backoff = new Map<string, { until: number; ms: number }>()
   /** Relayed connections an upgrade runs on now (one at a time per connection). */
   readonly #running = new Set<string>()
   #topology: string | undefined
-  /** When each relay was last dialled over TCP to be observed there. */
-  readonly #tcpObservationDials = new Map<string, number>()
 
   constructor(components: HolePunchComponents, init: HolePunchInit) {
     super()
     this.#components = components
     this.#init = { attemptTimeoutMs: 5_000, attempts: 3, backoffMs: 5_000, maxBackoffMs: 300_000, ...init }
     this.#log = components.logger.forComponent('hypha:nat:hole-punch')
+    this.#observer = new TcpObserver({
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      allows: this.#init.allows,
+      dialTimeoutMs: this.#init.attemptTimeoutMs,
+      log: this.#log,
+    })
   }
 
   readonly [Symbol.toStringTag] = '@hypha/hole-punch'
@@ -154,9 +159,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
     this.#topology = await this.#components.registrar.register(DCUTR_PROTOCOL, {
       notifyOnLimitedConnection: true,
       onConnect: (_peer, connection) => {
+        if (!isCircuitAddress(connection.remoteAddr)) return
         // B is the side the relayed connection came in to; it starts the upgrade
-        if (!isCircuitAddress(connection.remoteAddr) || connection.direction !== 'inbound') return
-        void this.upgrade(connection)
+        if (connection.direction === 'inbound') void this.upgrade(connection)
+        // A answers it: it gets its own observed address now if it lacks one, not once B asks
+        else void this.#ourAddresses(connection, AbortSignal.timeout(this.#init.attemptTimeoutMs)).catch(() => undefined)
       },
     })
   }
@@ -170,36 +177,23 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
 
   /** The TCP addresses remotes saw this node at, newest first (what a CONNECT offers). */
   observedAddresses(): Multiaddr[] {
-    return this.#observed.list().filter(this.#init.allows)
+    return this.#observer.list()
   }
 
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { observedAddr, connection } = evt.detail
-    if (isCircuitAddress(connection.remoteAddr)) return
-    if (observedAddr !== undefined && TCP.exactMatch(observedAddr)) this.#observed.record(observedAddr)
-    else this.#observeOverTcp(evt.detail)
+    this.#observer.onIdentify(evt.detail)
   }
 
   /**
-   * A node that reaches its relay over QUIC only is never observed over TCP, and has nothing to
-   * offer a TCP punch. Dialling the relay's TCP address as well (once per relay and minute, while
-   * no TCP observation exists) gets one through identify, and keeps the NAT mapping of the listen
-   * port alive.
+   * This node's observed TCP addresses for a punch over `relayed`, fetched from its relay when
+   * there are none yet (a node that met its relay over QUIC, or whose first dial there failed).
    */
-  #observeOverTcp(identified: IdentifyResult): void {
-    if (this.#observed.list().length > 0 || !identified.protocols.includes(RELAY_HOP_PROTOCOL)) return
-    const key = identified.peerId.toString()
-    const last = this.#tcpObservationDials.get(key)
-    if (last !== undefined && Date.now() - last < TCP_OBSERVATION_REDIAL_MS) return
-    const targets = identified.listenAddrs
-      .filter((a) => TCP.exactMatch(a) && this.#init.allows(a))
-      .map((a) => a.encapsulate(`/p2p/${key}`))
-    if (targets.length === 0) return
-    setBounded(this.#tcpObservationDials, key, Date.now(), MAX_REMEMBERED_PEERS)
-    this.#components.connectionManager
-      .openConnection(targets, { force: true, signal: AbortSignal.timeout(this.#init.attemptTimeoutMs) })
-      .then((c) => this.#log('dialled relay %p over TCP (%a) to be observed there', identified.peerId, c.remoteAddr))
-      .catch((err: unknown) => this.#log('could not reach relay %p over TCP - %s', identified.peerId, reasonOf(err)))
+  async #ourAddresses(relayed: Connection, signal: AbortSignal): Promise<Multiaddr[]> {
+    const relay = relayOfAddress(relayed.remoteAddr)
+    if (this.observedAddresses().length === 0 && relay !== undefined) await this.#observer.ensure(peerIdFromString(relay), signal)
+    const ours = this.observedAddresses()
+    if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
+    return ours
   }
 
   /**
@@ -279,8 +273,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
   /** B: CONNECT, CONNECT back, SYNC, then dial A one RTT after A was told to dial. */
   async #punchAsResponder(relayed: Connection): Promise<Connection> {
     const signal = AbortSignal.timeout(this.#init.attemptTimeoutMs)
-    const ours = this.observedAddresses()
-    if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
+    const ours = await this.#ourAddresses(relayed, signal)
     const stream = await relayed.newStream(DCUTR_PROTOCOL, { signal, runOnLimitedConnection: true })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HOLE_PUNCH_MESSAGE_BYTES })
@@ -310,7 +303,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HOLE_PUNCH_MESSAGE_BYTES })
       const theirs = this.#punchTargets(await readMessage(lp, 'CONNECT', signal), peer)
-      const ours = this.observedAddresses()
+      // usually at hand; when fetched first, B's RTT estimate grows by the fetch, which only
+      // delays B's SYN: A's connect stays in SYN_SENT (retransmitting) until it comes
+      const ours = await this.#ourAddresses(relayed, signal).catch((err: unknown) => {
+        if (!(err instanceof HolePunchFailed)) throw err
+        return []
+      })
       await lp.write(encodeHolePunch({ type: 'CONNECT', observedAddresses: ours.map((a) => a.bytes) }), { signal })
       if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
       await readMessage(lp, 'SYNC', signal)
