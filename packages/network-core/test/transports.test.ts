@@ -1,8 +1,8 @@
 // Transports through the node factory, with mTLS on: each transport alone, both together with
 // QUIC preferred, fallback to TCP when QUIC does not answer, and exclude_cidrs refusing dials.
-import { multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { transportOf } from '../src/connection/addresses.js'
-import { useTestNetwork, addressOf } from '../src/testing/test-network.js'
+import { addressOf, useTestNetwork } from '../src/testing/test-network.js'
 
 const net = useTestNetwork(12)
 
@@ -14,9 +14,7 @@ describe('transports', () => {
     expect(transportOf(connection)).toBe(transport)
     expect(connection.encryption).toBe(transport === 'tcp' ? '/hypha/mtls/1.0.0' : 'native')
     expect(await a.latency(b.peerId)).toBeGreaterThanOrEqual(0)
-    expect(a.connectedPeers()).toEqual([
-      expect.objectContaining({ id: b.peerId.toString(), transport, direct: true, connections: 1 }),
-    ])
+    expect(a.connectedPeers()).toEqual([expect.objectContaining({ id: b.peerId.toString(), transport, direct: true, connections: 1 })])
   })
 
   it('prefers QUIC when the peer offers both', async () => {
@@ -35,6 +33,25 @@ describe('transports', () => {
     await a.libp2p.peerStore.merge(b.peerId, { multiaddrs: [deadQuic, ...b.getMultiaddrs()] })
     const connection = await a.dial(b.peerId)
     expect(transportOf(connection)).toBe('tcp')
+  })
+
+  it("never dials a peer's loopback address on its own listen port (that would be itself)", async () => {
+    const a = await net().start({ transports: 'both' })
+    const b = await net().start({ transports: 'both' })
+    // what a NATed peer announces from its container: loopback on the port every worker uses,
+    // here a's own ports, before its real addresses
+    const ownPorts = a.getMultiaddrs().map((x) => multiaddr(`${x.decapsulateCode(CODE_P2P).toString()}/p2p/${b.peerId.toString()}`))
+    await a.libp2p.peerStore.merge(b.peerId, { multiaddrs: [...ownPorts, ...b.getMultiaddrs()] })
+    const dialled: string[] = []
+    const connection = await a.libp2p.dial(b.peerId, {
+      onProgress: (evt) => {
+        if (evt.type === 'dial-queue:calculated-addresses')
+          dialled.push(...(evt.detail as Array<{ multiaddr: { toString(): string } }>).map((x) => x.multiaddr.toString()))
+      },
+    })
+    expect(connection.remotePeer.equals(b.peerId)).toBe(true)
+    expect(dialled.length).toBeGreaterThan(0)
+    expect(dialled.filter((x) => ownPorts.some((own) => own.toString() === x))).toEqual([])
   })
 
   it('never dials an address inside exclude_cidrs', async () => {

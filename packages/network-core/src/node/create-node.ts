@@ -16,6 +16,7 @@ import type { NetworkConfig } from '../config/index.js'
 import { AddressFilter } from '../connection/address-filter.js'
 import { compareDialAddresses } from '../connection/address-sorter.js'
 import { combineGaters } from '../connection/connection-gater.js'
+import { isOwnLoopbackAddress } from '../connection/self-dial.js'
 import { relayRoleGater, relayVerdict } from '../connection/relay-roles.js'
 import { dhtService } from '../discovery/dht.js'
 import { mdnsDialer } from '../discovery/mdns-dialer.js'
@@ -88,7 +89,7 @@ export async function createNode(
     setup.securityGater,
     relayRoles,
     {
-      denyDialMultiaddr: (address) => filter.isExcluded(address),
+      denyDialMultiaddr: (address) => filter.isExcluded(address) || isOwnLoopbackAddress(address, () => node?.getMultiaddrs() ?? []),
       filterMultiaddrForPeer: (_peer, address) => filter.allows(address),
     },
     relayServer ? circuitLimitGater(network.relay.maxCircuits, () => node?.getConnections() ?? []) : {},
