@@ -31,20 +31,27 @@ describe('GarbagePacer', () => {
   it("frees ArrayBuffers that died young (what a transfer's chunks are)", async () => {
     const collect = v8Collector()
     if (collect === undefined) throw new Error('no collector')
-    collect({ type: 'minor', execution: 'sync' })
-    const before = process.memoryUsage().arrayBuffers
-    // 32 MiB of 16 KiB chunks, each dropped at once: too few objects to fill the young generation
-    let last: Uint8Array | undefined
-    for (let i = 0; i < 2048; i++) last = new Uint8Array(16 * 1024)
-    expect(last?.byteLength).toBe(16 * 1024)
-    last = undefined
-    expect(process.memoryUsage().arrayBuffers - before).toBeGreaterThan(16 * 1024 * 1024)
-    new GarbagePacer(1, () => collect).moved(1)
-    // the backing stores are released by V8's sweeper, concurrently: poll for it
-    const deadline = Date.now() + 5000
-    while (process.memoryUsage().arrayBuffers - before > 4 * 1024 * 1024 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
+    const MiB = 1024 * 1024
+    const held = () => process.memoryUsage().arrayBuffers
+    for (let round = 0; ; round++) {
+      collect({ type: 'minor', execution: 'sync' })
+      const before = held()
+      // 16 MiB of 16 KiB chunks, each dropped at once: too few objects to fill the young generation
+      let last: Uint8Array | undefined
+      for (let i = 0; i < 1024; i++) last = new Uint8Array(16 * 1024)
+      expect(last?.byteLength).toBe(16 * 1024)
+      last = undefined
+      // The process's ArrayBuffer total is shared with everything this worker ran before: a
+      // mark-compact that other tests' garbage started during the loop frees our chunks too
+      // (and theirs: once 58 MiB). Then there is nothing left to show; try again after it.
+      if (held() - before < 12 * MiB && round < 5) continue
+      expect(held() - before).toBeGreaterThanOrEqual(12 * MiB)
+      new GarbagePacer(1, () => collect).moved(1)
+      // the backing stores are released by V8's sweeper, concurrently: poll for it
+      const deadline = Date.now() + 5000
+      while (held() - before > 4 * MiB && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(held() - before).toBeLessThanOrEqual(4 * MiB)
+      return
     }
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThanOrEqual(4 * 1024 * 1024)
   })
 })
