@@ -186,14 +186,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
 
   /**
    * This node's observed TCP addresses for a punch over `relayed`, fetched from its relay when
-   * there are none yet (a node that met its relay over QUIC, or whose first dial there failed).
+   * there are none yet (a node that met its relay over QUIC, or whose first dial there failed);
+   * empty when none came within `signal`.
    */
   async #ourAddresses(relayed: Connection, signal: AbortSignal): Promise<Multiaddr[]> {
     const relay = relayOfAddress(relayed.remoteAddr)
-    if (this.observedAddresses().length === 0 && relay !== undefined) await this.#observer.ensure(peerIdFromString(relay), signal)
-    const ours = this.observedAddresses()
-    if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
-    return ours
+    if (relay !== undefined) await this.#observer.ensure(peerIdFromString(relay), signal)
+    return this.observedAddresses()
   }
 
   /**
@@ -274,6 +273,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
   async #punchAsResponder(relayed: Connection): Promise<Connection> {
     const signal = AbortSignal.timeout(this.#init.attemptTimeoutMs)
     const ours = await this.#ourAddresses(relayed, signal)
+    if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
     const stream = await relayed.newStream(DCUTR_PROTOCOL, { signal, runOnLimitedConnection: true })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HOLE_PUNCH_MESSAGE_BYTES })
@@ -305,10 +305,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Sta
       const theirs = this.#punchTargets(await readMessage(lp, 'CONNECT', signal), peer)
       // usually at hand; when fetched first, B's RTT estimate grows by the fetch, which only
       // delays B's SYN: A's connect stays in SYN_SENT (retransmitting) until it comes
-      const ours = await this.#ourAddresses(relayed, signal).catch((err: unknown) => {
-        if (!(err instanceof HolePunchFailed)) throw err
-        return []
-      })
+      const ours = await this.#ourAddresses(relayed, signal)
       await lp.write(encodeHolePunch({ type: 'CONNECT', observedAddresses: ours.map((a) => a.bytes) }), { signal })
       if (ours.length === 0) throw new HolePunchFailed('no-addresses', 'this node has no observed TCP address to offer')
       await readMessage(lp, 'SYNC', signal)
